@@ -8,6 +8,14 @@
  */
 import Type from 'typebox';
 
+/** A string enum, written as OpenAPI 3.0 expects it rather than as a union of constants. */
+function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: Record<string, unknown> = {},
+) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
 /** A JSON object whose values are strings, written as OpenAPI 3.0 expects it. */
 function StringMap(description: string) {
   return Type.Unsafe<Record<string, string>>({
@@ -17,29 +25,28 @@ function StringMap(description: string) {
   });
 }
 
-export const TesState = Type.Union(
-  [
-    Type.Literal('UNKNOWN'),
-    Type.Literal('QUEUED'),
-    Type.Literal('INITIALIZING'),
-    Type.Literal('RUNNING'),
-    Type.Literal('PAUSED'),
-    Type.Literal('COMPLETE'),
-    Type.Literal('EXECUTOR_ERROR'),
-    Type.Literal('SYSTEM_ERROR'),
-    Type.Literal('CANCELED'),
-    Type.Literal('PREEMPTED'),
-    Type.Literal('CANCELING'),
-  ],
-  { $id: 'tesState', description: 'Task state as defined by the server.' },
-);
+export const TES_STATES = [
+  'UNKNOWN',
+  'QUEUED',
+  'INITIALIZING',
+  'RUNNING',
+  'PAUSED',
+  'COMPLETE',
+  'EXECUTOR_ERROR',
+  'SYSTEM_ERROR',
+  'CANCELED',
+  'PREEMPTED',
+  'CANCELING',
+] as const;
+
+export const TesState = StringEnum(TES_STATES, {
+  title: 'tesState',
+  description: 'Task state as defined by the server.',
+});
 export type TesState = Type.Static<typeof TesState>;
 
-/** Every state, in the order of the specification's enum. */
-export const TES_STATES: readonly TesState[] = TesState.anyOf.map((literal) => literal.const);
-
-export const TesFileType = Type.Union([Type.Literal('FILE'), Type.Literal('DIRECTORY')], {
-  $id: 'tesFileType',
+export const TesFileType = StringEnum(['FILE', 'DIRECTORY'], {
+  title: 'tesFileType',
   description: 'Whether an input or output is a file or a directory.',
   default: 'FILE',
 });
@@ -57,7 +64,7 @@ export const TesInput = Type.Object(
     ),
     streamable: Type.Optional(Type.Boolean()),
   },
-  { $id: 'tesInput', description: 'Input describes Task input files.' },
+  { title: 'tesInput', description: 'Input describes Task input files.' },
 );
 export type TesInput = Type.Static<typeof TesInput>;
 
@@ -72,7 +79,7 @@ export const TesOutput = Type.Object(
     ),
     type: Type.Optional(TesFileType),
   },
-  { $id: 'tesOutput', description: 'Output describes Task output files.' },
+  { title: 'tesOutput', description: 'Output describes Task output files.' },
 );
 export type TesOutput = Type.Static<typeof TesOutput>;
 
@@ -86,7 +93,7 @@ export const TesResources = Type.Object(
     backend_parameters: Type.Optional(StringMap('Key/value pairs for backend configuration.')),
     backend_parameters_strict: Type.Optional(Type.Boolean({ default: false })),
   },
-  { $id: 'tesResources', description: 'Resources describes the resources requested by a task.' },
+  { title: 'tesResources', description: 'Resources describes the resources requested by a task.' },
 );
 export type TesResources = Type.Static<typeof TesResources>;
 
@@ -102,7 +109,7 @@ export const TesExecutor = Type.Object(
     ignore_error: Type.Optional(Type.Boolean()),
   },
   {
-    $id: 'tesExecutor',
+    title: 'tesExecutor',
     description: 'Executor describes a command to be executed, and its environment.',
   },
 );
@@ -116,7 +123,7 @@ export const TesExecutorLog = Type.Object(
     stderr: Type.Optional(Type.String({ description: 'Tail of the captured stderr.' })),
     exit_code: Type.Integer({ format: 'int32' }),
   },
-  { $id: 'tesExecutorLog', description: 'ExecutorLog describes the run of one executor.' },
+  { title: 'tesExecutorLog', description: 'ExecutorLog describes the run of one executor.' },
 );
 export type TesExecutorLog = Type.Static<typeof TesExecutorLog>;
 
@@ -126,7 +133,7 @@ export const TesOutputFileLog = Type.Object(
     path: Type.String(),
     size_bytes: Type.String({ format: 'int64', description: 'Size in bytes, as a decimal.' }),
   },
-  { $id: 'tesOutputFileLog', description: 'OutputFileLog describes a single output file.' },
+  { title: 'tesOutputFileLog', description: 'OutputFileLog describes a single output file.' },
 );
 export type TesOutputFileLog = Type.Static<typeof TesOutputFileLog>;
 
@@ -139,7 +146,7 @@ export const TesTaskLog = Type.Object(
     outputs: Type.Array(TesOutputFileLog),
     system_logs: Type.Optional(Type.Array(Type.String())),
   },
-  { $id: 'tesTaskLog', description: 'TaskLog describes logging information related to a Task.' },
+  { title: 'tesTaskLog', description: 'TaskLog describes logging information related to a Task.' },
 );
 export type TesTaskLog = Type.Static<typeof TesTaskLog>;
 
@@ -158,7 +165,7 @@ export const TesTask = Type.Object(
     logs: Type.Optional(Type.Array(TesTaskLog, { readOnly: true })),
     creation_time: Type.Optional(Type.String({ readOnly: true })),
   },
-  { $id: 'tesTask', description: 'Task describes an instance of a task.' },
+  { title: 'tesTask', description: 'Task describes an instance of a task.' },
 );
 export type TesTask = Type.Static<typeof TesTask>;
 
@@ -167,12 +174,12 @@ export type Task = TesTask & { id: string; state: TesState; creation_time: strin
 
 export const TesCreateTaskResponse = Type.Object(
   { id: Type.String({ description: 'Task identifier assigned by the server.' }) },
-  { $id: 'tesCreateTaskResponse' },
+  { title: 'tesCreateTaskResponse' },
 );
 
 export const TesCancelTaskResponse = Type.Object(
   {},
-  { $id: 'tesCancelTaskResponse', description: 'The response of CancelTask.' },
+  { title: 'tesCancelTaskResponse', description: 'The response of CancelTask.' },
 );
 
 export const TesListTasksResponse = Type.Object(
@@ -180,17 +187,17 @@ export const TesListTasksResponse = Type.Object(
     tasks: Type.Array(TesTask),
     next_page_token: Type.Optional(Type.String()),
   },
-  { $id: 'tesListTasksResponse' },
+  { title: 'tesListTasksResponse' },
 );
 export type TesListTasksResponse = Type.Static<typeof TesListTasksResponse>;
 
 export const TesServiceType = Type.Object(
   {
     group: Type.String(),
-    artifact: Type.Literal('tes'),
+    artifact: StringEnum(['tes']),
     version: Type.String(),
   },
-  { $id: 'tesServiceType' },
+  { title: 'tesServiceType' },
 );
 
 export const TesServiceInfo = Type.Object(
@@ -209,7 +216,7 @@ export const TesServiceInfo = Type.Object(
     storage: Type.Optional(Type.Array(Type.String())),
     tesResources_backend_parameters: Type.Optional(Type.Array(Type.String())),
   },
-  { $id: 'tesServiceInfo' },
+  { title: 'tesServiceInfo' },
 );
 export type TesServiceInfo = Type.Static<typeof TesServiceInfo>;
 
@@ -219,12 +226,9 @@ export const ErrorResponse = Type.Object(
     msg: Type.String({ description: 'What failed and, where it helps, what to do.' }),
     status_code: Type.Integer({ description: 'The HTTP status code of the response.' }),
   },
-  { $id: 'ErrorResponse' },
+  { title: 'ErrorResponse' },
 );
 export type ErrorResponse = Type.Static<typeof ErrorResponse>;
 
-export const TesView = Type.Union(
-  [Type.Literal('MINIMAL'), Type.Literal('BASIC'), Type.Literal('FULL')],
-  { default: 'MINIMAL' },
-);
+export const TesView = StringEnum(['MINIMAL', 'BASIC', 'FULL'], { default: 'MINIMAL' });
 export type TesView = Type.Static<typeof TesView>;

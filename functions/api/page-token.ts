@@ -1,0 +1,44 @@
+/**
+ * Opaque ListTasks page tokens. A token names the last task of the previous
+ * page and is bound to the filters of the query that made it; an HMAC-SHA256
+ * tag makes any change to it detectable, so a tampered or foreign token is a
+ * 400 rather than a silently wrong page.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { BadRequestError } from '../lib/errors.js';
+
+/** Bytes of the HMAC tag kept in a token: 128 bits. */
+const TAG_BYTES = 16;
+
+export class PageTokens {
+  constructor(private readonly secret: Buffer) {}
+
+  /** A token for the page after `lastId`, valid only with the same `filters`. */
+  issue(lastId: string, filters: unknown): string {
+    const payload = Buffer.from(JSON.stringify({ a: lastId, f: digest(filters) }));
+    return `${payload.toString('base64url')}.${this.tag(payload).toString('base64url')}`;
+  }
+
+  /** The `lastId` of a token. Throws a 400 {@link BadRequestError} for anything not issued here. */
+  open(token: string, filters: unknown): string {
+    const invalid = new BadRequestError(
+      'page_token: invalid; pass the next_page_token of the previous page with the same filters',
+    );
+    const [encoded, tag, extra] = token.split('.');
+    if (!encoded || !tag || extra !== undefined) throw invalid;
+    const payload = Buffer.from(encoded, 'base64url');
+    const given = Buffer.from(tag, 'base64url');
+    if (given.length !== TAG_BYTES || !timingSafeEqual(given, this.tag(payload))) throw invalid;
+    const parsed = JSON.parse(payload.toString('utf8')) as { a?: unknown; f?: unknown };
+    if (typeof parsed.a !== 'string' || parsed.f !== digest(filters)) throw invalid;
+    return parsed.a;
+  }
+
+  private tag(payload: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(payload).digest().subarray(0, TAG_BYTES);
+  }
+}
+
+function digest(filters: unknown): string {
+  return createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 16);
+}

@@ -1,0 +1,31 @@
+/**
+ * Rules for the container paths of a task and the POSIX wildcards of
+ * output paths (IEEE Std 1003.1-2017, 2.13 "Pattern Matching Notation").
+ */
+
+const WILDCARD = /[*?[]/;
+
+/** Whether a path contains a POSIX pattern character: `*`, `?` or a bracket expression. */
+export function hasWildcard(path: string): boolean {
+  return WILDCARD.test(path);
+}
+
+/**
+ * The problem with a container path, or undefined when it is fine: it must
+ * be absolute and free of `..` segments and NUL characters.
+ */
+export function containerPathProblem(path: string): string | undefined {
+  if (path === '') return 'must not be empty';
+  if (!path.startsWith('/')) return `must be an absolute path, got "${path}"`;
+  if (path.includes('\0')) return 'must not contain a NUL character';
+  if (path.split('/').includes('..')) return `must not contain ".." segments, got "${path}"`;
+  return undefined;
+}
+
+/** The leading directories of a wildcard path, up to the segment with the first pattern character. */
+export function fixedDirectoryOf(path: string): string {
+  const segments = path.split('/');
+  const first = segments.findIndex((segment) => hasWildcard(segment));
+  const fixed = first === -1 ? segments.slice(0, -1) : segments.slice(0, first);
+  return fixed.join('/') || '/';
+}
