@@ -79,6 +79,6 @@ export function createApiApp(options: ApiAppOptions): Koa {
   });
   app.use(errorHandler(logger));
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(router.allowedMethods());
   return app;
 }

@@ -24,7 +24,7 @@ function exposedStatus(error: unknown): number | undefined {
 function libraryMessage(status: number, error: Error): string {
   const type = (error as { type?: string }).type;
   if (status === 413) return `request body too large: ${error.message}`;
-  if (type === 'entity.parse.failed') return `request body is not valid JSON: ${error.message}`;
+  if (error instanceof SyntaxError) return `request body is not valid JSON: ${error.message}`;
   if (type === 'encoding.unsupported') return `request body encoding is not supported`;
   return error.message;
 }
@@ -36,6 +36,13 @@ export function errorHandler(logger: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         sendError(ctx, 404, `no such endpoint: ${ctx.method} ${ctx.path}`);
+      } else if (ctx.status === 405 || ctx.status === 501) {
+        const allowed = ctx.response.get('Allow');
+        sendError(
+          ctx,
+          ctx.status,
+          `method ${ctx.method} is not allowed on ${ctx.path}; allowed: ${allowed}`,
+        );
       }
     } catch (error) {
       if (error instanceof PoiesisError) {

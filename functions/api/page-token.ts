@@ -4,7 +4,9 @@
  * tag makes any change to it detectable, so a tampered or foreign token is a
  * 400 rather than a silently wrong page.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { BadRequestError } from '../lib/errors.js';
 
 /** Bytes of the HMAC tag kept in a token: 128 bits. */
@@ -41,4 +43,22 @@ export class PageTokens {
 
 function digest(filters: unknown): string {
   return createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 16);
+}
+
+/**
+ * The signing key: the configured secret, or else a random 32-byte key
+ * created once in `<dataDir>/page-token.key` and reused after restarts, so
+ * tokens stay valid across them. Several API replicas must share a
+ * configured secret.
+ */
+export function pageTokenSecret(configured: string, dataDir: string): Buffer {
+  if (configured !== '') return Buffer.from(configured, 'utf8');
+  const file = path.join(dataDir, 'page-token.key');
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString('base64'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
