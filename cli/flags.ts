@@ -9,11 +9,15 @@ import { configureLogging } from '../functions/lib/logging.js';
 
 export const serverFlags = {
   port: Flags.integer({ description: 'TCP port to listen on [env: POIESIS_PORT, default 8000]' }),
-  host: Flags.string({ description: 'Address to listen on [env: POIESIS_HOST, default 127.0.0.1]' }),
+  host: Flags.string({
+    description: 'Address to listen on [env: POIESIS_HOST, default 127.0.0.1]',
+  }),
   'data-dir': Flags.string({
     description: 'Directory of the database and task files [env: POIESIS_DATA_DIR]',
   }),
-  'log-level': Flags.string({ description: 'Lowest log level [env: POIESIS_LOG_LEVEL, default info]' }),
+  'log-level': Flags.string({
+    description: 'Lowest log level [env: POIESIS_LOG_LEVEL, default info]',
+  }),
 };
 
 export const dataDirFlags = { 'data-dir': serverFlags['data-dir'] };

@@ -22,12 +22,14 @@ interface Setting<K extends Kind = Kind> {
   description: string;
   /** Lowest allowed value of a number. */
   min?: number;
+  /** Highest allowed value of a number. */
+  max?: number;
   /** Allowed values of a string. */
   choices?: readonly string[];
 }
 
-function defaultDataDir(): string {
-  const base = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share');
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share');
   return path.join(base, 'poiesis');
 }
 
@@ -97,6 +99,114 @@ export const SETTINGS = {
     default: '',
     description: 'service-info `environment`, such as prod or test; empty leaves it out.',
   },
+  brokerUrl: {
+    env: 'POIESIS_BROKER_URL',
+    kind: 'string',
+    default: '',
+    description:
+      'URL events are posted to; K_SINK, set by a Knative SinkBinding, is used when this is empty. ' +
+      '`poiesis local` runs its own broker and ignores it.',
+  },
+  fileAllow: {
+    env: 'POIESIS_FILE_ALLOW',
+    kind: 'list',
+    default: 'the home directory and the temporary directory',
+    description:
+      'Comma-separated host directories that file:// inputs may read and outputs may write; ' +
+      'anything outside them is rejected.',
+  },
+  httpTimeoutSeconds: {
+    env: 'POIESIS_HTTP_TIMEOUT',
+    kind: 'integer',
+    default: '600',
+    unit: 'seconds',
+    min: 1,
+    description: 'Longest an http:// or https:// input download may take.',
+  },
+  containerEngine: {
+    env: 'POIESIS_CONTAINER_ENGINE',
+    kind: 'string',
+    default: 'auto',
+    description:
+      'Container CLI of `poiesis local`: podman, docker, a path to either, or auto (podman, then docker).',
+  },
+  containerRunArgs: {
+    env: 'POIESIS_CONTAINER_RUN_ARGS',
+    kind: 'string',
+    default: '',
+    description:
+      'Extra arguments for every `run`, split on spaces, such as ' +
+      '`--ulimit nofile=10000:10000` on hosts whose hard limits are below the engine defaults.',
+  },
+  helperBinary: {
+    env: 'POIESIS_HELPER_BINARY',
+    kind: 'string',
+    default: '/bin/busybox',
+    description:
+      'Static busybox mounted into executor containers to wire stdin, stdout and stderr files ' +
+      'without a shell in the image (Debian package busybox-static).',
+  },
+  logTailBytes: {
+    env: 'POIESIS_LOG_TAIL_BYTES',
+    kind: 'integer',
+    default: String(64 * 1024),
+    unit: 'bytes',
+    min: 0,
+    description: 'How much of the end of each executor stdout and stderr the task log keeps.',
+  },
+  reconcileIntervalSeconds: {
+    env: 'POIESIS_RECONCILE_INTERVAL',
+    kind: 'integer',
+    default: '15',
+    unit: 'seconds',
+    min: 1,
+    description: 'How often unfinished tasks are checked against the runtime and repaired.',
+  },
+  deliveryAttempts: {
+    env: 'POIESIS_DELIVERY_ATTEMPTS',
+    kind: 'integer',
+    default: '6',
+    min: 1,
+    description: 'Delivery attempts of an event by the embedded broker before it is dead-lettered.',
+  },
+  deliveryBackoffMs: {
+    env: 'POIESIS_DELIVERY_BACKOFF',
+    kind: 'integer',
+    default: '200',
+    unit: 'milliseconds',
+    min: 1,
+    description: 'First retry delay of the embedded broker; each further retry doubles it.',
+  },
+  deliveryDuplicate: {
+    env: 'POIESIS_DELIVERY_DUPLICATE',
+    kind: 'number',
+    default: '0',
+    min: 0,
+    max: 1,
+    description:
+      'Fault injection: probability (0 to 1) that the embedded broker delivers an event twice.',
+  },
+  deliveryDelayMs: {
+    env: 'POIESIS_DELIVERY_DELAY',
+    kind: 'integer',
+    default: '0',
+    unit: 'milliseconds',
+    min: 0,
+    description: 'Fault injection: longest random delay the embedded broker adds to a delivery.',
+  },
+  deliveryReorder: {
+    env: 'POIESIS_DELIVERY_REORDER',
+    kind: 'boolean',
+    default: 'false',
+    description:
+      'Fault injection: the embedded broker holds deliveries briefly and sends them shuffled.',
+  },
+  deliverySeed: {
+    env: 'POIESIS_DELIVERY_SEED',
+    kind: 'integer',
+    default: '1',
+    description: 'Seed of the fault injection randomness, so that a run can be repeated.',
+  },
   pageTokenSecret: {
     env: 'POIESIS_PAGE_TOKEN_SECRET',
     kind: 'string',
@@ -140,6 +250,9 @@ function parseValue(key: string, setting: Setting, raw: string, problems: string
       if (setting.min !== undefined && value < setting.min) {
         problems.push(`${where}: must be at least ${setting.min}, got ${value}`);
       }
+      if (setting.max !== undefined && value > setting.max) {
+        problems.push(`${where}: must be at most ${setting.max}, got ${value}`);
+      }
       return value;
     }
     case 'boolean': {
@@ -161,6 +274,14 @@ function parseValue(key: string, setting: Setting, raw: string, problems: string
   }
 }
 
+/** Defaults that depend on the environment rather than being fixed text. */
+function fallback(key: keyof Settings, env: NodeJS.ProcessEnv): string | undefined {
+  if (key === 'dataDir') return defaultDataDir(env);
+  if (key === 'brokerUrl') return env.K_SINK;
+  if (key === 'fileAllow') return [os.homedir(), os.tmpdir()].join(',');
+  return undefined;
+}
+
 /**
  * Builds the configuration from overrides, then the environment, then the
  * defaults. Throws {@link ConfigError} listing every invalid value.
@@ -174,7 +295,7 @@ export function loadConfig(
   for (const [key, setting] of Object.entries(SETTINGS) as Array<[keyof Settings, Setting]>) {
     const override = overrides[key];
     let raw = override !== undefined ? String(override) : env[setting.env];
-    if (raw === undefined) raw = key === 'dataDir' ? defaultDataDir() : setting.default;
+    if (raw === undefined) raw = fallback(key, env) ?? setting.default;
     config[key] = parseValue(key, setting, raw, problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -7,11 +7,12 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
 
-let root: Logger = pino({ level: process.env.POIESIS_LOG_LEVEL ?? 'info' });
+// Logs go to standard error, so standard output carries only what commands print for people.
+let root: Logger = pino({ level: process.env.POIESIS_LOG_LEVEL ?? 'info' }, pino.destination(2));
 
 /** Replaces the root logger, for example with the configured level or a silent one in tests. */
 export function configureLogging(level: LevelWithSilent, destination?: pino.DestinationStream) {
-  root = destination ? pino({ level }, destination) : pino({ level });
+  root = pino({ level }, destination ?? pino.destination(2));
 }
 
 /** A child logger for one component, such as `api` or `torc`. */

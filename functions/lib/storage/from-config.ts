@@ -1,0 +1,36 @@
+/**
+ * The storage backends as the configuration sets them up, and how
+ * service-info and request validation describe them.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Config } from '../config.js';
+import { createStorageRegistry, type StorageRegistry } from './registry.js';
+
+export function storageFromConfig(
+  config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds'>,
+): StorageRegistry {
+  return createStorageRegistry({
+    file: { allowedDirectories: config.fileAllow },
+    http: { timeoutMs: config.httpTimeoutSeconds * 1000 },
+  });
+}
+
+/**
+ * What the API reports and checks about storage: the allowed `file://`
+ * directories and the other schemes as `scheme://` for service-info, and
+ * the schemes inputs and outputs may use.
+ */
+export function storageDescription(config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds'>) {
+  const registry = storageFromConfig(config);
+  const storage = registry.schemes.flatMap((scheme) =>
+    scheme === 'file'
+      ? config.fileAllow.map((directory) => pathToFileURL(directory).href)
+      : [`${scheme}://`],
+  );
+  return {
+    storage,
+    inputSchemes: registry.schemes,
+    outputSchemes: registry.uploadSchemes,
+    backendParameters: [] as string[],
+  };
+}
