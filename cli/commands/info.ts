@@ -12,6 +12,7 @@ export default class Info extends Command {
     'specification it comes from, and where its data lives. Nothing is started or changed.';
   static override examples = ['<%= config.bin %> info', '<%= config.bin %> info --json'];
   static override enableJsonFlag = true;
+  static override flags = dataDirFlags;
 
   async run() {
     const { flags } = await this.parse(Info);
