@@ -7,7 +7,28 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { pino } from 'pino';
 import type { CloudEvent } from 'cloudevents';
+import type { Delay } from '../../functions/lib/events/delivery.js';
 import { toCloudEvent } from '../../functions/lib/events/http-binding.js';
+
+/** Returns a delay that records each wait and returns at once, unless aborted. */
+export function recordingDelay(): { waits: number[]; delay: Delay } {
+  const waits: number[] = [];
+  const delay: Delay = async (ms, signal) => {
+    signal.throwIfAborted();
+    waits.push(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { waits, delay };
+}
+
+/** Polls `condition` every 10 ms until it holds; rejects after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** A logger that writes nothing. */
 export const silentLogger = pino({ level: 'silent' });
