@@ -129,7 +129,6 @@ export class FileBackend implements StorageBackend {
   ): Promise<void> {
     await mkdir(targetDirectory, { recursive: true });
     const entries = await readdir(sourceDirectory, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
     for (const entry of entries) {
       signal?.throwIfAborted();
