@@ -99,6 +99,9 @@ export function applyLogPatch(log: TesTaskLog, patch: TaskLogPatch): void {
   if (patch.end_time !== undefined) log.end_time = patch.end_time;
   if (patch.executor) {
     const { index, log: executorLog } = patch.executor;
+    if (!Number.isInteger(index) || index < 0) {
+      throw new RangeError(`executor log index ${index} is invalid; use an integer from 0`);
+    }
     if (index > log.logs.length) {
       throw new RangeError(`executor log ${index} written before log ${log.logs.length}`);
     }
