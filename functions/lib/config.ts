@@ -194,12 +194,14 @@ export const SETTINGS = {
     min: 0,
     description: 'Fault injection: longest random delay the embedded broker adds to a delivery.',
   },
-  deliveryReorder: {
-    env: 'POIESIS_DELIVERY_REORDER',
-    kind: 'boolean',
-    default: 'false',
+  deliveryReorderWindowMs: {
+    env: 'POIESIS_DELIVERY_REORDER_WINDOW',
+    kind: 'integer',
+    default: '0',
+    unit: 'milliseconds',
+    min: 0,
     description:
-      'Fault injection: the embedded broker holds deliveries briefly and sends them shuffled.',
+      'Fault injection: the embedded broker holds deliveries this long and sends them shuffled; 0 keeps their order.',
   },
   deliverySeed: {
     env: 'POIESIS_DELIVERY_SEED',

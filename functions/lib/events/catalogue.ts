@@ -53,7 +53,8 @@ export const CATALOGUE = {
     meaning: 'the task volume exists and the task is INITIALIZING, so input filing can start',
   }),
   'inputs.staged': entry({
-    producers: ['tif'],
+    // TOrc sends it again from the reconcile loop, to make TExAM resume a RUNNING task.
+    producers: ['tif', 'torc'],
     consumers: ['texam'],
     data: NoData,
     meaning: 'every input is in the task volume, or the task has none',

@@ -98,6 +98,7 @@ export class EmbeddedBroker {
   private readonly abort = new AbortController();
   private readonly reorderBuffer: ReorderBuffer | undefined;
   private readonly pending = new Set<Promise<void>>();
+  private deadLetterSink: string | undefined;
   private readonly counters: BrokerStats = {
     received: 0,
     unrouted: 0,
@@ -112,6 +113,7 @@ export class EmbeddedBroker {
   private baseUrl: string | undefined;
 
   constructor(private readonly options: EmbeddedBrokerOptions = {}) {
+    this.deadLetterSink = options.deadLetterSink;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     if (!(Number.isInteger(this.policy.attempts) && this.policy.attempts >= 1)) {
       throw new RangeError(
@@ -142,6 +144,14 @@ export class EmbeddedBroker {
     this.subscriptions.set(subscription.type, urls);
   }
 
+  /**
+   * Sets where deliveries that failed for good go, for a sink that starts
+   * after the broker, as a consumer that needs the broker's URL first does.
+   */
+  setDeadLetterSink(url: string): void {
+    this.deadLetterSink = url;
+  }
+
   /** Starts listening and resolves with the ingress URL that publishers post to. */
   async start(): Promise<string> {
     if (this.baseUrl) return this.baseUrl;
@@ -156,10 +166,7 @@ export class EmbeddedBroker {
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.baseUrl = `http://${host}:${address.port}/`;
-    this.logger.info(
-      { url: this.baseUrl, deadLetterSink: this.options.deadLetterSink },
-      'broker started',
-    );
+    this.logger.info({ url: this.baseUrl, deadLetterSink: this.deadLetterSink }, 'broker started');
     return this.baseUrl;
   }
 
@@ -307,7 +314,7 @@ export class EmbeddedBroker {
     logger: Logger,
   ): Promise<void> {
     const failure = describe(result.response ?? result.error);
-    const sink = this.options.deadLetterSink;
+    const sink = this.deadLetterSink;
     if (!sink) {
       this.counters.dropped++;
       logger.error({ attempts: result.attempts, failure }, 'delivery failed; no dead-letter sink');

@@ -1,0 +1,204 @@
+/**
+ * TExAM, the task executor and monitor: it runs a task's executors one
+ * after another and records each one's log.
+ *
+ * Steps:
+ * 1. `inputs.staged`: INITIALIZING → RUNNING, then {@link ExecutorMonitor.advance}.
+ * 2. advance: compare the executor logs with the containers and take the
+ *    next step: start the first executor, handle an exit that was missed,
+ *    restart a container that was never created, or go on from the last
+ *    finished executor.
+ * 3. `executor.exited`: record exit code, times and the stdout and stderr
+ *    tails, then go on: a non-zero exit without `ignore_error` fails the
+ *    task with EXECUTOR_ERROR, otherwise the next executor starts, or, after
+ *    the last one, `executors.done` is sent.
+ * The container start runs in the background because pulling an image can
+ * take minutes; its failure is reported as `task.failed`.
+ */
+import { buildEvent } from '../lib/events/catalogue.js';
+import { PoiesisError, StateConflictError } from '../lib/errors.js';
+import { executorLogs, requireTask, timestamp, type FlowContext } from '../lib/flow/context.js';
+import type { ContainerStatus, Runtime } from '../lib/runtime/runtime.js';
+import type { Task } from '../lib/tes/schemas.js';
+
+export interface ExecutorMonitorOptions extends FlowContext {
+  runtime: Runtime;
+}
+
+/** The end of an executor, from `executor.exited` or from inspecting its container. */
+export interface ExecutorExit {
+  index: number;
+  exitCode: number;
+  startTime?: string;
+  endTime?: string;
+  reason?: string;
+}
+
+export class ExecutorMonitor {
+  /** Container starts under way, by `<taskId>/<index>`. */
+  private readonly starting = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: ExecutorMonitorOptions) {}
+
+  /** Handles `inputs.staged`: moves the task to RUNNING and takes the next step. */
+  async onInputsStaged(taskId: string): Promise<void> {
+    let task = await requireTask(this.options.store, taskId);
+    if (task.state === 'INITIALIZING') task = await this.markRunning(task);
+    if (task.state === 'RUNNING') await this.advance(task);
+  }
+
+  /** Handles `executor.exited`; a duplicate or an exit of a finished task changes nothing. */
+  async onExecutorExited(taskId: string, exit: ExecutorExit): Promise<void> {
+    const task = await requireTask(this.options.store, taskId);
+    if (task.state !== 'RUNNING') return;
+    const logs = executorLogs(task);
+    if (exit.index >= logs.length) {
+      this.options.logger.warn({ taskId, index: exit.index }, 'exit of an executor never started');
+      return;
+    }
+    if (logs[exit.index]?.end_time !== undefined) return;
+    await this.recordExit(task, exit);
+  }
+
+  /** Waits for container starts under way; used at shutdown and by tests. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.starting.values()]);
+  }
+
+  /** Takes the next step of a RUNNING task, from its logs and its containers. */
+  async advance(task: Task): Promise<void> {
+    const logs = executorLogs(task);
+    const current = logs.length - 1;
+    if (current < 0) return this.startExecutor(task, 0);
+    if (logs[current]?.end_time !== undefined) return this.next(task, current);
+    if (this.starting.has(key(task.id, current))) return;
+
+    const status = await this.options.runtime.inspectExecutor({
+      taskId: task.id,
+      executorIndex: current,
+    });
+    if (status === undefined) return this.startExecutor(task, current);
+    if (status.state === 'exited') await this.recordExit(task, exitOf(status));
+  }
+
+  /** Goes on after executor `index` finished. */
+  private async next(task: Task, index: number): Promise<void> {
+    const log = executorLogs(task)[index]!;
+    const executor = task.executors[index]!;
+    if (log.exit_code !== 0 && executor.ignore_error !== true) {
+      await this.publishFailure(task.id, {
+        state: 'EXECUTOR_ERROR',
+        reason: 'ExecutorFailed',
+        message: `executor ${index} (${executor.image}) exited with code ${log.exit_code}`,
+      });
+      return;
+    }
+    if (index + 1 < task.executors.length) return this.startExecutor(task, index + 1);
+    await this.options.publisher.publish(buildEvent('executors.done', task.id, {}));
+  }
+
+  private async recordExit(task: Task, exit: ExecutorExit): Promise<void> {
+    const { runtime, store, logger } = this.options;
+    const ref = { taskId: task.id, executorIndex: exit.index };
+    const tails = await runtime.readExecutorLogs(ref);
+    const systemLogs =
+      exit.reason === 'OOMKilled'
+        ? [`OOMKilled: executor ${exit.index} was killed for exceeding its memory limit`]
+        : [];
+    const updated = await store.updateLog(task.id, {
+      executor: {
+        index: exit.index,
+        log: {
+          exit_code: exit.exitCode,
+          end_time: exit.endTime ?? timestamp(this.options),
+          ...(exit.startTime ? { start_time: exit.startTime } : {}),
+          stdout: tails.stdout,
+          stderr: tails.stderr,
+        },
+      },
+      systemLogs,
+    });
+    logger.info({ taskId: task.id, index: exit.index, exitCode: exit.exitCode }, 'executor exited');
+    if (updated.state === 'RUNNING') await this.next(updated, exit.index);
+  }
+
+  /**
+   * Records the start of executor `index` and starts its container in the
+   * background. A start under way for the same executor is not repeated.
+   */
+  private async startExecutor(task: Task, index: number): Promise<void> {
+    const id = key(task.id, index);
+    if (this.starting.has(id)) return;
+    const logs = executorLogs(task);
+    if (index >= logs.length) {
+      await this.options.store.updateLog(task.id, {
+        executor: { index, log: { start_time: timestamp(this.options) } },
+      });
+    }
+    const start = this.runContainer(task, index).finally(() => this.starting.delete(id));
+    this.starting.set(id, start);
+  }
+
+  private async runContainer(task: Task, index: number): Promise<void> {
+    const { runtime, store, logger } = this.options;
+    try {
+      const status = await runtime.startExecutor(task, index);
+      logger.info({ taskId: task.id, index, image: status.image }, 'executor started');
+      if (status.startTime) {
+        await store.updateLog(task.id, {
+          executor: { index, log: { start_time: status.startTime } },
+        });
+      }
+      // A cancel or failure that arrived during the start found no container to stop.
+      const current = await store.get(task.id);
+      if (current?.state !== 'RUNNING') {
+        await runtime.stopExecutor({ taskId: task.id, executorIndex: index });
+      }
+    } catch (error) {
+      const reason = error instanceof PoiesisError ? error.reason : 'ExecutorStartFailed';
+      const message = `starting executor ${index} failed: ${error instanceof Error ? error.message : String(error)}`;
+      logger.warn({ taskId: task.id, index, reason, err: error }, message);
+      await this.publishFailure(task.id, { state: 'SYSTEM_ERROR', reason, message });
+    }
+  }
+
+  private async publishFailure(
+    taskId: string,
+    failure: { state: 'SYSTEM_ERROR' | 'EXECUTOR_ERROR'; reason: string; message: string },
+  ): Promise<void> {
+    try {
+      await this.options.publisher.publish(
+        buildEvent('task.failed', taskId, failure, { producer: 'texam' }),
+      );
+    } catch (error) {
+      // The task stays RUNNING with the failure visible in its logs; reconcile repeats this step.
+      this.options.logger.error({ taskId, err: error }, 'reporting the failure failed');
+    }
+  }
+
+  private async markRunning(task: Task): Promise<Task> {
+    try {
+      return await this.options.store.transition(task.id, {
+        from: ['INITIALIZING'],
+        to: 'RUNNING',
+      });
+    } catch (error) {
+      if (error instanceof StateConflictError) return requireTask(this.options.store, task.id);
+      throw error;
+    }
+  }
+}
+
+function key(taskId: string, index: number): string {
+  return `${taskId}/${index}`;
+}
+
+export function exitOf(status: ContainerStatus): ExecutorExit {
+  return {
+    index: status.executorIndex,
+    exitCode: status.exitCode ?? -1,
+    startTime: status.startTime,
+    endTime: status.endTime,
+    reason: status.reason,
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * TOrc, the task orchestrator: it starts tasks, finalizes their state and
+ * tears down what they leave behind.
+ *
+ * Steps of a task as TOrc sees them:
+ * 1. `task.created`: QUEUED → INITIALIZING, create the task volume, send
+ *    `task.initialized` so that input filing starts.
+ * 2. `outputs.filed`: RUNNING → COMPLETE with the output log, tear down.
+ * 3. `task.failed`: any active state → SYSTEM_ERROR or EXECUTOR_ERROR with
+ *    the reason in `system_logs`, tear down.
+ * 4. `cancel.requested`: stop filers and containers, delete the volume,
+ *    CANCELING → CANCELED.
+ * Every step is compare-and-set in the Store, so a duplicate or late event
+ * finds the task elsewhere and changes nothing.
+ */
+import { buildEvent } from '../lib/events/catalogue.js';
+import { StateConflictError } from '../lib/errors.js';
+import type { FilerLauncher } from '../lib/filers/filer-jobs.js';
+import { requireTask, timestamp, type FlowContext } from '../lib/flow/context.js';
+import type { Runtime } from '../lib/runtime/runtime.js';
+import type { TaskLogPatch } from '../lib/store/store.js';
+import type { Task, TesOutputFileLog, TesState } from '../lib/tes/schemas.js';
+import { isTerminal } from '../lib/tes/states.js';
+
+export interface OrchestratorOptions extends FlowContext {
+  runtime: Runtime;
+  filers: FilerLauncher;
+}
+
+/** A failure reported by any component. */
+export interface TaskFailure {
+  state: 'SYSTEM_ERROR' | 'EXECUTOR_ERROR';
+  /** PascalCase reason, such as `ImagePullFailed`. */
+  reason: string;
+  message: string;
+}
+
+export class Orchestrator {
+  /** Teardowns in progress, by task id, so that a duplicate event joins the running one. */
+  private readonly teardowns = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: OrchestratorOptions) {}
+
+  /** Starts a QUEUED task, or resumes one that is INITIALIZING. */
+  async startTask(taskId: string): Promise<void> {
+    let task = await requireTask(this.options.store, taskId);
+    if (task.state === 'QUEUED') task = await this.markInitializing(task);
+    if (task.state !== 'INITIALIZING') return;
+    try {
+      await this.options.runtime.createVolume(task);
+    } catch (error) {
+      await this.fail(taskId, {
+        state: 'SYSTEM_ERROR',
+        reason: 'VolumeCreationFailed',
+        message: `creating the task volume failed: ${errorText(error)}`,
+      });
+      return;
+    }
+    await this.options.publisher.publish(buildEvent('task.initialized', taskId, {}));
+  }
+
+  async completeTask(taskId: string, outputs: TesOutputFileLog[]): Promise<void> {
+    const task = await requireTask(this.options.store, taskId);
+    if (task.state !== 'RUNNING') {
+      this.options.logger.debug(
+        { taskId, state: task.state },
+        'outputs filed for a task not running',
+      );
+      return;
+    }
+    const changed = await this.transition(task, 'COMPLETE', {
+      outputs,
+      end_time: timestamp(this.options),
+    });
+    if (changed) {
+      this.options.logger.info({ taskId }, 'task complete');
+      void this.startTeardown(taskId);
+    }
+  }
+
+  /** Ends an active task in SYSTEM_ERROR or EXECUTOR_ERROR; a finished or canceling task stays as it is. */
+  async fail(taskId: string, failure: TaskFailure): Promise<void> {
+    const { store, logger } = this.options;
+    for (;;) {
+      const task = await requireTask(store, taskId);
+      if (isTerminal(task.state) || task.state === 'CANCELING') return;
+      const state: TesState =
+        failure.state === 'EXECUTOR_ERROR' && task.state !== 'RUNNING'
+          ? 'SYSTEM_ERROR'
+          : failure.state;
+      try {
+        await store.transition(taskId, {
+          from: [task.state],
+          to: state,
+          log: {
+            systemLogs: [`${failure.reason}: ${failure.message}`],
+            end_time: timestamp(this.options),
+          },
+        });
+      } catch (error) {
+        if (error instanceof StateConflictError) continue;
+        throw error;
+      }
+      logger.info({ taskId, state, reason: failure.reason }, failure.message);
+      void this.startTeardown(taskId);
+      return;
+    }
+  }
+
+  /** Finishes a cancel: everything of the task is stopped and removed, then it is CANCELED. */
+  async cancelTask(taskId: string): Promise<void> {
+    const task = await requireTask(this.options.store, taskId);
+    if (task.state !== 'CANCELING') return;
+    void this.startTeardown(taskId).then(
+      () => this.finishCancel(taskId),
+      (error: unknown) =>
+        this.options.logger.warn(
+          { taskId, err: error },
+          'cancel teardown failed; reconcile retries',
+        ),
+    );
+  }
+
+  /** Waits for the teardowns under way; used at shutdown and by tests. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.teardowns.values()]);
+  }
+
+  private async finishCancel(taskId: string): Promise<void> {
+    try {
+      await this.options.store.transition(taskId, {
+        from: ['CANCELING'],
+        to: 'CANCELED',
+        log: { end_time: timestamp(this.options) },
+      });
+      this.options.logger.info({ taskId }, 'task canceled');
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+  }
+
+  private async markInitializing(task: Task): Promise<Task> {
+    try {
+      return await this.options.store.transition(task.id, {
+        from: ['QUEUED'],
+        to: 'INITIALIZING',
+        log: { start_time: timestamp(this.options) },
+      });
+    } catch (error) {
+      if (error instanceof StateConflictError) return requireTask(this.options.store, task.id);
+      throw error;
+    }
+  }
+
+  /** Compare-and-set from the task's current state; false when another change won. */
+  private async transition(task: Task, to: TesState, log: TaskLogPatch): Promise<boolean> {
+    try {
+      await this.options.store.transition(task.id, { from: [task.state], to, log });
+      return true;
+    } catch (error) {
+      if (error instanceof StateConflictError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Stops the task's filers and containers and deletes its volume, in the
+   * background; a second call while one runs returns the running one.
+   */
+  private startTeardown(taskId: string): Promise<void> {
+    const running = this.teardowns.get(taskId);
+    if (running) return running;
+    const teardown = (async () => {
+      await this.options.filers.cancel(taskId);
+      await this.options.runtime.removeTask(taskId);
+      this.options.logger.debug({ taskId }, 'task resources removed');
+    })();
+    const tracked = teardown.finally(() => this.teardowns.delete(taskId));
+    this.teardowns.set(taskId, tracked);
+    tracked.catch((error: unknown) =>
+      this.options.logger.warn({ taskId, err: error }, 'removing task resources failed'),
+    );
+    return tracked;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,98 @@
+/**
+ * The reconcile loop of TOrc: no task stays unfinished because an event was
+ * lost or the process restarted. Each pass looks at every active task and
+ * repairs the ones that made no progress since the previous pass:
+ * - QUEUED: start it as `task.created` would.
+ * - INITIALIZING: start it again, which creates the volume if needed and
+ *   sends `task.initialized`, unless its input filer runs.
+ * - RUNNING: send `inputs.staged`, on which TExAM compares the executor
+ *   logs with the containers and resumes: it handles a missed exit, starts
+ *   a container that was never created, or sends `executors.done` again.
+ * - CANCELING: finish the cancel.
+ * A forced pass, run at start-up, repairs every active task at once.
+ */
+import { buildEvent } from '../lib/events/catalogue.js';
+import type { FilerLauncher } from '../lib/filers/filer-jobs.js';
+import { executorLogs, type FlowContext } from '../lib/flow/context.js';
+import type { Task } from '../lib/tes/schemas.js';
+import { ACTIVE_STATES } from '../lib/tes/states.js';
+import type { Orchestrator } from './orchestrator.js';
+
+export interface ReconcilerOptions extends FlowContext {
+  orchestrator: Orchestrator;
+  filers: FilerLauncher;
+}
+
+/** What changes when a task makes progress; the same fingerprint twice means it stalled. */
+function progressOf(task: Task): string {
+  const log = task.logs?.[0];
+  const executors = executorLogs(task);
+  const last = executors.at(-1);
+  return [task.state, executors.length, last?.end_time ?? '', log?.outputs.length ?? 0].join('|');
+}
+
+export class Reconciler {
+  private lastSeen = new Map<string, string>();
+  private running: Promise<number> | undefined;
+
+  constructor(private readonly options: ReconcilerOptions) {}
+
+  /**
+   * Runs one pass and returns how many tasks it repaired. A pass started
+   * while another runs joins it.
+   */
+  reconcile(force = false): Promise<number> {
+    this.running ??= this.pass(force).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(force: boolean): Promise<number> {
+    const { store, logger } = this.options;
+    const seen = new Map<string, string>();
+    let repaired = 0;
+    for (const { id } of await store.listInStates(ACTIVE_STATES)) {
+      const task = await store.get(id);
+      if (!task) continue;
+      const progress = progressOf(task);
+      seen.set(id, progress);
+      if (!force && this.lastSeen.get(id) !== progress) continue;
+      try {
+        if (await this.repair(task)) repaired++;
+      } catch (error) {
+        logger.warn(
+          { taskId: id, err: error },
+          'reconciling the task failed; the next pass retries',
+        );
+      }
+    }
+    this.lastSeen = seen;
+    if (repaired > 0) logger.info({ repaired, forced: force }, 'reconcile repaired tasks');
+    return repaired;
+  }
+
+  private async repair(task: Task): Promise<boolean> {
+    const { orchestrator, filers, publisher, logger } = this.options;
+    switch (task.state) {
+      case 'QUEUED':
+        await orchestrator.startTask(task.id);
+        break;
+      case 'INITIALIZING':
+        if (filers.isRunning('inputs', task.id)) return false;
+        await orchestrator.startTask(task.id);
+        break;
+      case 'RUNNING':
+        if (filers.isRunning('outputs', task.id)) return false;
+        await publisher.publish(buildEvent('inputs.staged', task.id, {}, { producer: 'torc' }));
+        break;
+      case 'CANCELING':
+        await orchestrator.cancelTask(task.id);
+        break;
+      default:
+        return false;
+    }
+    logger.debug({ taskId: task.id, state: task.state }, 'reconcile resumed the task');
+    return true;
+  }
+}
