@@ -18,7 +18,7 @@ export async function onTaskInitialized(options: TifOptions, taskId: string): Pr
   const task = await requireTask(options.store, taskId);
   if (task.state !== 'INITIALIZING') return;
   if (!task.inputs?.length) {
-    await options.publisher.publish(buildEvent('inputs.staged', taskId, {}));
+    await options.publisher.publish(buildEvent('inputs.staged', taskId, {}, { producer: 'tif' }));
     return;
   }
   options.filers.start('inputs', task);

@@ -85,7 +85,7 @@ export class InProcessFilers implements FilerLauncher {
     try {
       if (kind === 'inputs') {
         await stageInputs(task.inputs ?? [], hostPathOf, { registry, signal, taskId: task.id });
-        await publisher.publish(buildEvent('inputs.staged', task.id, {}));
+        await publisher.publish(buildEvent('inputs.staged', task.id, {}, { producer: 'tif' }));
       } else {
         const outputs = await fileOutputs(task.outputs ?? [], hostPathOf, {
           registry,
