@@ -1,0 +1,469 @@
+/**
+ * The Runtime of the embedded home: executors run as podman or docker
+ * containers, started through the CLI, on a host directory per task (see
+ * `layout.ts`).
+ *
+ * Containers run detached and carry labels (see `container-status.ts`), so
+ * a restarted process finds them, their exit codes and, through the log
+ * files in the task directory, their output. Each container runs the
+ * busybox helper of `helper.ts` as its entrypoint, which wires stdin,
+ * stdout and stderr without needing a shell in the image.
+ */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { access, chmod, mkdir, open, rm, stat } from 'node:fs/promises';
+import { componentLogger, type Logger } from '../logging.js';
+import type { TesExecutor, TesResources } from '../tes/schemas.js';
+import { ContainerEngine, type ExecFileFunction } from './engine.js';
+import {
+  ContainerEngineError,
+  ContainerStartError,
+  ImagePullError,
+  InvalidImageNameError,
+  MountPlanError,
+} from './errors.js';
+import { LABELS, containerName, toContainerStatus } from './container-status.js';
+import { envArguments } from './env-file.js';
+import { helperArguments } from './helper.js';
+import { TaskLayout } from './layout.js';
+import { readTail } from './log-tail.js';
+import { RESERVED_DIRECTORY, planMounts, type MountPlan, type PlannedMount } from './mounts.js';
+import { PollingWatcher } from './poll-watcher.js';
+import type {
+  ContainerEventListener,
+  ContainerStatus,
+  ContainerWatch,
+  ExecutorLogs,
+  ExecutorRef,
+  Runtime,
+  RuntimeTask,
+  WatchOptions,
+} from './runtime.js';
+
+/** Container path of the helper binary. */
+const HELPER_BINARY_PATH = `${RESERVED_DIRECTORY}/bin/busybox`;
+/** Container path of the executor's log directory. */
+const HELPER_LOG_PATH = `${RESERVED_DIRECTORY}/log`;
+
+/** Characters that would break the comma-separated `--mount` value. */
+const UNMOUNTABLE = /[,"\n\r]/;
+
+/** Bytes per GiB, the unit `ram_gb` is converted with. */
+const GIB = 1024 ** 3;
+
+/** Executor directories keep their mode 0777 so that containers running as any user can write. */
+const SHARED_DIRECTORY_MODE = 0o777;
+
+export interface ContainerCliRuntimeOptions {
+  /** Directory holding one directory per task, usually `<dataDir>/tasks`. */
+  tasksDir: string;
+  /** Engine binary name or path; when unset, podman and then docker, whichever runs first. */
+  engine?: string;
+  /**
+   * Extra arguments of every `run`, placed before the image. Hosts whose
+   * hard limits are below podman's defaults need, for example,
+   * `--ulimit nofile=10000:10000 --ulimit nproc=9000:9000`.
+   */
+  runArguments?: readonly string[];
+  /** Host path of a static busybox, mounted read-only into every executor. @defaultValue `/bin/busybox` */
+  helperBinary?: string;
+  /** Maximum size of each of the stdout and stderr tails, in bytes. @defaultValue 65536 */
+  logTailBytes?: number;
+  /** Time a stopped container gets to exit before it is killed, in seconds. @defaultValue 3 */
+  stopTimeoutSeconds?: number;
+  /** Time between two polls of the watcher, in ms. @defaultValue 1000 */
+  pollIntervalMs?: number;
+  /** Time limit of an image pull, in ms. @defaultValue 600000 */
+  pullTimeoutMs?: number;
+  /** Time limit of other engine calls, in ms. @defaultValue 60000 */
+  commandTimeoutMs?: number;
+  /**
+   * Highest `--cpus` value; larger `cpu_cores` requests are lowered to it,
+   * because the engines refuse more CPUs than the host has.
+   * @defaultValue the number of CPUs of this host
+   */
+  maxCpus?: number;
+  execFile?: ExecFileFunction;
+  logger?: Logger;
+}
+
+/** Runs executors as podman or docker containers on a host directory per task. */
+export class ContainerCliRuntime implements Runtime {
+  private readonly tasksDir: string;
+  private readonly engine: ContainerEngine;
+  private readonly runArguments: readonly string[];
+  private readonly helperBinary: string;
+  private readonly logTailBytes: number;
+  private readonly stopTimeoutSeconds: number;
+  private readonly pollIntervalMs: number;
+  private readonly pullTimeoutMs: number;
+  private readonly maxCpus: number;
+  private readonly logger: Logger;
+  /** Containers this runtime removed, which its watchers do not report as deleted. */
+  private readonly removedIds = new Set<string>();
+
+  constructor(options: ContainerCliRuntimeOptions) {
+    this.tasksDir = path.resolve(options.tasksDir);
+    this.engine = new ContainerEngine({
+      binary: options.engine,
+      commandTimeoutMs: options.commandTimeoutMs,
+      execFile: options.execFile,
+    });
+    this.runArguments = options.runArguments ?? [];
+    this.helperBinary = options.helperBinary ?? '/bin/busybox';
+    this.logTailBytes = options.logTailBytes ?? 64 * 1024;
+    this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 3;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? 600_000;
+    this.maxCpus = options.maxCpus ?? availableParallelism();
+    this.logger = options.logger ?? componentLogger('runtime');
+    const unmountable = [this.tasksDir, this.helperBinary].find((p) => UNMOUNTABLE.test(p));
+    if (unmountable !== undefined) {
+      throw new RangeError(`host path ${unmountable} contains , " or a line break; use another`);
+    }
+  }
+
+  /** Returns the engine binary in use, such as `podman`, detecting it on first use. */
+  engineBinary(): Promise<string> {
+    return this.engine.binary();
+  }
+
+  /** Returns the host layout of a task's directory, which the filers read and write through. */
+  layout(taskId: string): TaskLayout {
+    return new TaskLayout(this.tasksDir, taskId);
+  }
+
+  async createVolume(task: RuntimeTask): Promise<void> {
+    const layout = this.layout(task.id);
+    await this.prepareVolume(layout, planMounts(task));
+    this.logger.debug({ taskId: task.id, dir: layout.root }, 'task volume created');
+  }
+
+  async deleteVolume(taskId: string): Promise<void> {
+    const layout = this.layout(taskId);
+    await rm(layout.root, { recursive: true, force: true });
+    this.logger.debug({ taskId, dir: layout.root }, 'task volume deleted');
+  }
+
+  async volumeExists(taskId: string): Promise<boolean> {
+    try {
+      return (await stat(this.layout(taskId).root)).isDirectory();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Starts an executor in these steps:
+   * 1. return the container if it exists already;
+   * 2. plan the mounts and create their host directories;
+   * 3. pull the image if it is missing;
+   * 4. run the container detached and return its status.
+   */
+  async startExecutor(task: RuntimeTask, executorIndex: number): Promise<ContainerStatus> {
+    const executor = task.executors[executorIndex];
+    if (executor === undefined) {
+      throw new RangeError(`task ${task.id} has no executor ${executorIndex}`);
+    }
+    const ref = { taskId: task.id, executorIndex };
+    const existing = await this.inspectExecutor(ref);
+    if (existing !== undefined) {
+      this.logger.debug({ taskId: task.id, executorIndex }, 'executor container exists already');
+      return existing;
+    }
+
+    const layout = this.layout(task.id);
+    const plan = planMounts(task);
+    await this.checkHelperBinary(containerName(ref));
+    await this.prepareVolume(layout, plan);
+    await this.prepareExecutorDirectory(layout, executorIndex);
+    await this.ensureImage(executor.image);
+    await this.runContainer(task, executorIndex, layout, plan.mounts);
+
+    const started = await this.inspectExecutor(ref);
+    if (started === undefined) {
+      throw new ContainerStartError(
+        containerName(ref),
+        'the container was removed right after it started',
+      );
+    }
+    this.logger.info(
+      { taskId: task.id, executorIndex, containerId: started.containerId, image: executor.image },
+      'executor container started',
+    );
+    return started;
+  }
+
+  async inspectExecutor(ref: ExecutorRef): Promise<ContainerStatus | undefined> {
+    const ids = await this.engine.listIds(this.executorLabels(ref));
+    const [status] = await this.inspectStatuses(ids);
+    return status;
+  }
+
+  async readExecutorLogs(ref: ExecutorRef): Promise<ExecutorLogs> {
+    const layout = this.layout(ref.taskId);
+    const [stdout, stderr] = await Promise.all([
+      readTail(layout.stdoutFile(ref.executorIndex), this.logTailBytes),
+      readTail(layout.stderrFile(ref.executorIndex), this.logTailBytes),
+    ]);
+    return { stdout, stderr };
+  }
+
+  async stopExecutor(ref: ExecutorRef): Promise<void> {
+    const ids = await this.engine.listIds(this.executorLabels(ref));
+    await this.stopAndRemove(ids);
+    this.logger.info(
+      { taskId: ref.taskId, executorIndex: ref.executorIndex, containers: ids.length },
+      'executor container stopped and removed',
+    );
+  }
+
+  async listContainers(taskId: string): Promise<ContainerStatus[]> {
+    const ids = await this.engine.listIds(this.taskLabels(taskId));
+    const statuses = await this.inspectStatuses(ids);
+    return statuses.sort((a, b) => a.executorIndex - b.executorIndex);
+  }
+
+  async removeTask(taskId: string): Promise<void> {
+    const ids = await this.engine.listIds(this.taskLabels(taskId));
+    await this.stopAndRemove(ids);
+    await this.deleteVolume(taskId);
+    this.logger.info({ taskId, containers: ids.length }, 'task containers and volume removed');
+  }
+
+  watch(listener: ContainerEventListener, options: WatchOptions = {}): ContainerWatch {
+    return new PollingWatcher({
+      listIds: () => this.engine.listIds(this.runtimeLabels()),
+      inspect: (ids) => this.inspectStatuses(ids),
+      removedByRuntime: (id) => this.removedIds.has(id),
+      intervalMs: this.pollIntervalMs,
+      listener,
+      onError: options.onError,
+      logger: this.logger,
+    });
+  }
+
+  private runtimeLabels(): Record<string, string> {
+    return { [LABELS.managed]: 'true', [LABELS.tasksDir]: this.tasksDir };
+  }
+
+  private taskLabels(taskId: string): Record<string, string> {
+    // Validates the id before it goes into a filter.
+    this.layout(taskId);
+    return { ...this.runtimeLabels(), [LABELS.taskId]: taskId };
+  }
+
+  private executorLabels(ref: ExecutorRef): Record<string, string> {
+    return { ...this.taskLabels(ref.taskId), [LABELS.executorIndex]: String(ref.executorIndex) };
+  }
+
+  private async inspectStatuses(ids: readonly string[]): Promise<ContainerStatus[]> {
+    const statuses: ContainerStatus[] = [];
+    for (const container of await this.engine.inspect(ids)) {
+      const status = toContainerStatus(container);
+      if (status === undefined) continue;
+      // The engine misses an OOM kill of a process other than the container's first one.
+      if (status.state === 'exited' && (await this.helperReason(status)) === 'OOMKilled') {
+        status.reason = 'OOMKilled';
+      }
+      statuses.push(status);
+    }
+    return statuses;
+  }
+
+  /** The reason the helper recorded, such as `OOMKilled`, or undefined. */
+  private async helperReason(ref: ExecutorRef): Promise<string | undefined> {
+    const text = await readTail(this.layout(ref.taskId).reasonFile(ref.executorIndex), 256);
+    return text.trim() || undefined;
+  }
+
+  private async checkHelperBinary(name: string): Promise<void> {
+    try {
+      await access(this.helperBinary);
+    } catch (error) {
+      throw new ContainerStartError(
+        name,
+        `the helper binary ${this.helperBinary} is missing; install busybox-static or configure the path of a static busybox`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Creates the task directory, the directories of the plan and the host side of every mount. */
+  private async prepareVolume(layout: TaskLayout, plan: MountPlan): Promise<void> {
+    await mkdir(layout.root, { recursive: true, mode: 0o700 });
+    await mkdir(layout.fsRoot, { recursive: true });
+    for (const directory of plan.directories) {
+      const hostPath = layout.hostPath(directory);
+      await mkdir(hostPath, { recursive: true });
+      await chmod(hostPath, SHARED_DIRECTORY_MODE);
+    }
+    for (const mount of plan.mounts.filter((mount) => mount.type === 'FILE')) {
+      // A bind mount needs its source to exist; an output file starts empty.
+      const hostPath = layout.hostPath(mount.path);
+      await mkdir(path.dirname(hostPath), { recursive: true });
+      await (await open(hostPath, 'a', 0o666)).close();
+    }
+  }
+
+  private async prepareExecutorDirectory(layout: TaskLayout, index: number): Promise<void> {
+    const directory = layout.executorDir(index);
+    await mkdir(directory, { recursive: true });
+    await chmod(directory, SHARED_DIRECTORY_MODE);
+  }
+
+  /** Pulls the image unless it is present. @throws ImagePullError */
+  private async ensureImage(image: string): Promise<void> {
+    // An image starting with - would be read as an option of `run`.
+    if (image.startsWith('-') || /\s/.test(image)) throw new InvalidImageNameError(image);
+    if (await this.engine.imageExists(image)) return;
+    this.logger.info({ image }, 'pulling image');
+    try {
+      await this.engine.run(['pull', image], this.pullTimeoutMs);
+    } catch (error) {
+      if (error instanceof ContainerEngineError) {
+        throw new ImagePullError(image, error.detail, { cause: error });
+      }
+      throw error;
+    }
+    this.logger.info({ image }, 'image pulled');
+  }
+
+  private async runContainer(
+    task: RuntimeTask,
+    executorIndex: number,
+    layout: TaskLayout,
+    mounts: readonly PlannedMount[],
+  ): Promise<void> {
+    const executor = task.executors[executorIndex] as TesExecutor;
+    const ref = { taskId: task.id, executorIndex };
+    const name = containerName(ref);
+    // A name of its own per call, so a concurrent start cannot delete this file before `run` reads it.
+    const envFile = path.join(layout.executorDir(executorIndex), `env-${randomUUID()}`);
+    const env = await envArguments(envFile, executor.env ?? {});
+    if (env.dropped.length > 0) {
+      this.logger.warn(
+        { taskId: task.id, executorIndex, names: env.dropped },
+        'environment names that are not shell identifiers are not passed to the executor',
+      );
+    }
+    const args = [
+      'run',
+      '--detach',
+      '--name',
+      name,
+      ...Object.entries(this.executorLabels(ref)).flatMap(([key, value]) => [
+        '--label',
+        `${key}=${value}`,
+      ]),
+      '--pull',
+      'never',
+      '--entrypoint',
+      HELPER_BINARY_PATH,
+      ...this.mountArguments(layout, executorIndex, mounts),
+      ...env.args,
+      ...this.resourceArguments(task.id, task.resources),
+      ...this.runArguments,
+      executor.image,
+      ...helperArguments(executor, { busybox: HELPER_BINARY_PATH, logDirectory: HELPER_LOG_PATH }),
+    ];
+    try {
+      await this.engine.run(args);
+    } catch (error) {
+      if (!(error instanceof ContainerEngineError)) throw error;
+      await this.recoverFailedRun(ref, error);
+    } finally {
+      await rm(envFile, { force: true });
+    }
+  }
+
+  /**
+   * Decides what a failed `run` means. A container that runs or ran
+   * cleanly was started by a concurrent call for the same executor, which
+   * is success. A container left behind in `created`, or one the engine
+   * marks with an error, is removed so that a retry can start afresh.
+   */
+  private async recoverFailedRun(ref: ExecutorRef, error: ContainerEngineError): Promise<void> {
+    const existing = await this.inspectExecutor(ref);
+    const healthy =
+      existing !== undefined &&
+      existing.message === undefined &&
+      (existing.state === 'running' || existing.state === 'exited');
+    if (healthy) return;
+    if (existing !== undefined) await this.stopAndRemove([existing.containerId]);
+    throw new ContainerStartError(containerName(ref), error.detail, { cause: error });
+  }
+
+  private mountArguments(
+    layout: TaskLayout,
+    executorIndex: number,
+    mounts: readonly PlannedMount[],
+  ): string[] {
+    const binds: Array<{ source: string; target: string; readonly?: boolean }> = [
+      { source: this.helperBinary, target: HELPER_BINARY_PATH, readonly: true },
+      { source: layout.executorDir(executorIndex), target: HELPER_LOG_PATH },
+      ...mounts.map((mount) => ({ source: layout.hostPath(mount.path), target: mount.path })),
+    ];
+    const problems = binds
+      .filter((bind) => UNMOUNTABLE.test(bind.target))
+      .map((bind) => `${bind.target}: contains , " or a line break, which cannot be mounted`);
+    if (problems.length > 0) throw new MountPlanError(problems);
+    return binds.flatMap((bind) => [
+      '--mount',
+      `type=bind,source=${bind.source},target=${bind.target}${bind.readonly ? ',readonly' : ''}`,
+    ]);
+  }
+
+  private resourceArguments(taskId: string, resources: TesResources | undefined): string[] {
+    const args: string[] = [];
+    if (resources?.cpu_cores !== undefined) {
+      const cpus = Math.min(resources.cpu_cores, this.maxCpus);
+      if (cpus < resources.cpu_cores) {
+        this.logger.warn(
+          { taskId, requested: resources.cpu_cores, cpus },
+          'cpu_cores is above the CPU count of the host, so the container gets the CPU count',
+        );
+      }
+      args.push('--cpus', String(cpus));
+    }
+    if (resources?.ram_gb !== undefined) {
+      // Equal memory and memory+swap limits keep the container from swapping past its limit.
+      const bytes = String(Math.ceil(resources.ram_gb * GIB));
+      args.push('--memory', bytes, '--memory-swap', bytes);
+    }
+    // NOTE: disk_gb is not enforced, because a host directory has no size limit.
+    return args;
+  }
+
+  /** Stops containers with the grace period, then removes them. Containers already gone count as removed. */
+  private async stopAndRemove(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    for (const id of ids) this.rememberRemoved(id);
+    try {
+      await this.engine.run(
+        ['stop', '--time', String(this.stopTimeoutSeconds), ...ids],
+        (this.stopTimeoutSeconds + 30) * 1000,
+      );
+    } catch (error) {
+      // Usually a container that is gone already; `rm` below decides.
+      this.logger.debug({ err: error, containers: ids }, 'stopping containers failed');
+    }
+    try {
+      await this.engine.run(['rm', '--force', ...ids]);
+    } catch (error) {
+      const left = await this.engine.inspect(ids);
+      if (left.length > 0) throw error;
+    }
+  }
+
+  private rememberRemoved(id: string): void {
+    this.removedIds.add(id);
+    // Bounded: the oldest ids are long gone from every watcher's view.
+    if (this.removedIds.size > 10_000) {
+      const oldest = this.removedIds.values().next().value;
+      if (oldest !== undefined) this.removedIds.delete(oldest);
+    }
+  }
+}

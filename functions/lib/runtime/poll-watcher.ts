@@ -1,0 +1,132 @@
+/**
+ * Container events found by polling the engine.
+ *
+ * Every interval, one `ps` call lists the runtime's containers and one
+ * `inspect` call reads those whose exit has not been reported yet. Polling
+ * was chosen over `podman events` / `docker events` because:
+ * - the first poll finds containers that exited while nobody watched, such
+ *   as during a restart of the process, with the same code as later polls;
+ * - a stream of events can end or lose entries (podman's file event log is
+ *   rotated, journald may be absent), while a poll always sees the current
+ *   state;
+ * - podman and docker print events differently but `ps` and `inspect` alike.
+ * The cost is latency: an exit is reported up to one interval late.
+ *
+ * A container that starts and exits within one interval is reported as
+ * `exited` only. The listener is awaited, one event at a time; when it
+ * throws, the event is delivered again on the next poll.
+ */
+import type { Logger } from '../logging.js';
+import type {
+  ContainerEvent,
+  ContainerEventListener,
+  ContainerStatus,
+  ContainerWatch,
+} from './runtime.js';
+
+export interface PollingWatcherOptions {
+  /** Lists the ids of every container the watch covers. */
+  listIds: () => Promise<string[]>;
+  /** Reads the status of containers; a container removed meanwhile is left out. */
+  inspect: (ids: readonly string[]) => Promise<ContainerStatus[]>;
+  /** Whether the runtime removed this container itself, which is no event. */
+  removedByRuntime: (containerId: string) => boolean;
+  /** Time between the end of one poll and the start of the next, in ms. */
+  intervalMs: number;
+  listener: ContainerEventListener;
+  onError?: (error: unknown) => void;
+  logger: Logger;
+}
+
+/** The watch's record of one container. */
+interface Seen {
+  status: ContainerStatus;
+  reported: 'nothing' | 'started' | 'exited';
+}
+
+/** A watch that polls until closed; the first poll starts at once. */
+export class PollingWatcher implements ContainerWatch {
+  private readonly seen = new Map<string, Seen>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: PollingWatcherOptions) {
+    this.schedule(0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.polling;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.polling = this.pollSafely().finally(() => {
+        this.polling = undefined;
+        this.schedule(this.options.intervalMs);
+      });
+    }, delayMs);
+  }
+
+  private async pollSafely(): Promise<void> {
+    try {
+      await this.poll();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'polling the executor containers failed');
+      this.options.onError?.(error);
+    }
+  }
+
+  /** Runs one round: reports vanished containers, then starts and exits. */
+  private async poll(): Promise<void> {
+    const ids = new Set(await this.options.listIds());
+    await this.reportDeleted(ids);
+
+    const pending = [...ids].filter((id) => this.seen.get(id)?.reported !== 'exited');
+    const statuses = await this.options.inspect(pending);
+    for (const status of statuses) {
+      if (this.closed) return;
+      const seen = this.seen.get(status.containerId) ?? { status, reported: 'nothing' };
+      seen.status = status;
+      this.seen.set(status.containerId, seen);
+      if (status.state === 'exited') {
+        if (await this.deliver({ type: 'exited', container: status })) seen.reported = 'exited';
+      } else if (status.state === 'running' && seen.reported === 'nothing') {
+        if (await this.deliver({ type: 'started', container: status })) seen.reported = 'started';
+      }
+    }
+  }
+
+  private async reportDeleted(current: ReadonlySet<string>): Promise<void> {
+    for (const [id, seen] of this.seen) {
+      if (current.has(id) || this.closed) continue;
+      const silent = seen.reported === 'exited' || this.options.removedByRuntime(id);
+      // A failed delivery keeps the entry, so the next poll delivers it again.
+      if (silent || (await this.deliver({ type: 'deleted', container: seen.status }))) {
+        this.seen.delete(id);
+      }
+    }
+  }
+
+  /** Calls the listener; returns whether it accepted the event. */
+  private async deliver(event: ContainerEvent): Promise<boolean> {
+    const { taskId, executorIndex, containerId } = event.container;
+    this.options.logger.debug(
+      { taskId, executorIndex, containerId, containerEvent: event.type },
+      'executor container event',
+    );
+    try {
+      await this.options.listener(event);
+      return true;
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error, taskId, executorIndex, containerEvent: event.type },
+        'container event listener failed; the event is delivered again on the next poll',
+      );
+      return false;
+    }
+  }
+}
