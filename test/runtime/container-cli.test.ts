@@ -3,7 +3,7 @@
  * image (scripts/build-test-image.sh, which this file runs first).
  *
  * Needs podman, or docker with a running daemon, and a static busybox at
- * /bin/busybox; without them the suite is skipped and its title says why.
+ * /bin/busybox; without them the suite is skipped and its title gives the reason.
  * POIESIS_TEST_RUN_ARGS replaces the extra `run` arguments, which default
  * to the ulimits that podman on a host with low hard limits needs.
  */
@@ -40,7 +40,7 @@ const RUN_ARGUMENTS = (
   .split(' ')
   .filter((argument) => argument !== '');
 
-/** The engine to test with, or why the suite is skipped. */
+/** Finds the engine to test with, or the reason to skip the suite. */
 async function findEngine(): Promise<{ engine?: string; skipReason?: string }> {
   const engine = await detectEngine();
   if (engine === undefined) return { skipReason: 'neither podman nor docker is on PATH' };

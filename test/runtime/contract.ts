@@ -57,7 +57,7 @@ export function describeRuntimeContract(name: string, makeHarness: () => Runtime
       await Promise.all(taskIds.map((taskId) => runtime.removeTask(taskId)));
     });
 
-    /** A task with these executors, removed after the test. */
+    /** Makes a task with these executors, which is removed after the test. */
     function makeTask(
       executors: Array<Partial<TesExecutor> & { command: string[] }>,
       extra: Partial<RuntimeTask> = {},

@@ -16,7 +16,7 @@ interface Call {
   timeout: number;
 }
 
-/** A fake CLI: `respond` decides each call's output or failure. */
+/** Makes a fake CLI whose `respond` decides each call's output or failure. */
 function fakeCli(respond: (call: Call) => { stdout?: string; error?: object }) {
   const calls: Call[] = [];
   const execFile: ExecFileFunction = (file, args, options) => {

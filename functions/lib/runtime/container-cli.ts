@@ -66,7 +66,11 @@ export interface ContainerCliRuntimeOptions {
    * `--ulimit nofile=10000:10000 --ulimit nproc=9000:9000`.
    */
   runArguments?: readonly string[];
-  /** Host path of a static busybox, mounted read-only into every executor. @defaultValue `/bin/busybox` */
+  /**
+   * Host path of a static busybox, mounted read-only into every executor.
+   * Its `sh` must support `exec -a`, as Debian's busybox-static 1.35 does.
+   * @defaultValue `/bin/busybox`
+   */
   helperBinary?: string;
   /** Maximum size of each of the stdout and stderr tails, in bytes. @defaultValue 65536 */
   logTailBytes?: number;
