@@ -149,16 +149,31 @@ export class ExecutorMonitor {
           executor: { index, log: { start_time: status.startTime } },
         });
       }
-      // A cancel or failure that arrived during the start found no container to stop.
-      const current = await store.get(task.id);
-      if (current?.state !== 'RUNNING') {
-        await runtime.stopExecutor({ taskId: task.id, executorIndex: index });
-      }
     } catch (error) {
       const reason = error instanceof PoiesisError ? error.reason : 'ExecutorStartFailed';
       const message = `starting executor ${index} failed: ${error instanceof Error ? error.message : String(error)}`;
       logger.warn({ taskId: task.id, index, reason, err: error }, message);
       await this.publishFailure(task.id, { state: 'SYSTEM_ERROR', reason, message });
+    } finally {
+      await this.removeIfTaskEnded(task.id, index);
+    }
+  }
+
+  /**
+   * Removes the container of a task that was canceled or failed while the
+   * container started: the teardown then found no container to remove.
+   */
+  private async removeIfTaskEnded(taskId: string, index: number): Promise<void> {
+    const current = await this.options.store.get(taskId);
+    if (current?.state === 'RUNNING') return;
+    try {
+      // Everything goes, as in TOrc's teardown, since the start may also have recreated mount directories.
+      await this.options.runtime.removeTask(taskId);
+    } catch (error) {
+      this.options.logger.warn(
+        { taskId, index, err: error },
+        'removing the container of an ended task failed',
+      );
     }
   }
 
