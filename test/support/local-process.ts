@@ -38,7 +38,7 @@ export async function startLocalProcess(
   });
   let stderr = '';
   let stdout = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const apiUrl = await new Promise<string>((resolve, reject) => {
@@ -46,7 +46,7 @@ export async function startLocalProcess(
       () => reject(new Error(`poiesis local did not start:\n${stderr}`)),
       30_000,
     );
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /listening on (\S+)/.exec(stdout);
       if (match) {
