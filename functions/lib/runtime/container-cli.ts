@@ -92,6 +92,12 @@ export interface ContainerCliRuntimeOptions {
   logger?: Logger;
 }
 
+/**
+ * How long a removed task is remembered, so that a start arriving late,
+ * from a delayed or duplicated event, is refused; in milliseconds.
+ */
+const REMOVED_TASK_MEMORY_MS = 10 * 60 * 1000;
+
 /** Runs executors as podman or docker containers on a host directory per task. */
 export class ContainerCliRuntime implements Runtime {
   private readonly tasksDir: string;
@@ -106,6 +112,14 @@ export class ContainerCliRuntime implements Runtime {
   private readonly logger: Logger;
   /** Containers this runtime removed, which its watchers do not report as deleted. */
   private readonly removedIds = new Set<string>();
+  /** Executor starts under way, by task id; `removeTask` waits for them. */
+  private readonly starts = new Map<string, Set<Promise<unknown>>>();
+  /**
+   * Tasks removed lately, by id, with the time of removal. A start for one
+   * of them is refused, so a late start cannot bring a container back after
+   * the task's teardown; entries expire after {@link REMOVED_TASK_MEMORY_MS}.
+   */
+  private readonly removedTasks = new Map<string, number>();
 
   constructor(options: ContainerCliRuntimeOptions) {
     this.tasksDir = path.resolve(options.tasksDir);
@@ -167,6 +181,25 @@ export class ContainerCliRuntime implements Runtime {
    * 4. run the container detached and return its status.
    */
   async startExecutor(task: RuntimeTask, executorIndex: number): Promise<ContainerStatus> {
+    if (this.removedTasks.has(task.id)) {
+      throw new ContainerStartError(
+        containerName({ taskId: task.id, executorIndex }),
+        'the task was removed; nothing of it starts again',
+      );
+    }
+    const start = this.createExecutor(task, executorIndex);
+    const starts = this.starts.get(task.id) ?? new Set<Promise<unknown>>();
+    starts.add(start);
+    this.starts.set(task.id, starts);
+    try {
+      return await start;
+    } finally {
+      starts.delete(start);
+      if (starts.size === 0) this.starts.delete(task.id);
+    }
+  }
+
+  private async createExecutor(task: RuntimeTask, executorIndex: number): Promise<ContainerStatus> {
     const executor = task.executors[executorIndex];
     if (executor === undefined) {
       throw new RangeError(`task ${task.id} has no executor ${executorIndex}`);
@@ -230,7 +263,14 @@ export class ContainerCliRuntime implements Runtime {
     return statuses.sort((a, b) => a.executorIndex - b.executorIndex);
   }
 
+  /**
+   * Removes everything of the task. Starts under way finish first, so that
+   * their containers are removed too, and later starts are refused.
+   */
   async removeTask(taskId: string): Promise<void> {
+    this.forgetOldRemovals();
+    this.removedTasks.set(taskId, Date.now());
+    await Promise.allSettled([...(this.starts.get(taskId) ?? [])]);
     const ids = await this.engine.listIds(this.taskLabels(taskId));
     await this.stopAndRemove(ids);
     await this.deleteVolume(taskId);
@@ -247,6 +287,13 @@ export class ContainerCliRuntime implements Runtime {
       onError: options.onError,
       logger: this.logger,
     });
+  }
+
+  private forgetOldRemovals(): void {
+    const oldest = Date.now() - REMOVED_TASK_MEMORY_MS;
+    for (const [taskId, removedAt] of this.removedTasks) {
+      if (removedAt < oldest) this.removedTasks.delete(taskId);
+    }
   }
 
   private runtimeLabels(): Record<string, string> {
