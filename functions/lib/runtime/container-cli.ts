@@ -29,6 +29,7 @@ import { helperArguments } from './helper.js';
 import { TaskLayout } from './layout.js';
 import { readTail } from './log-tail.js';
 import { RESERVED_DIRECTORY, planMounts, type MountPlan, type PlannedMount } from './mounts.js';
+import { ExitHints } from './exit-hints.js';
 import { PollingWatcher } from './poll-watcher.js';
 import type {
   ContainerEventListener,
@@ -90,6 +91,11 @@ export interface ContainerCliRuntimeOptions {
   maxCpus?: number;
   execFile?: ExecFileFunction;
   logger?: Logger;
+}
+
+/** Rejects an image name that `run` would read as an option or split. */
+function checkImageName(image: string): void {
+  if (image.startsWith('-') || /\s/.test(image)) throw new InvalidImageNameError(image);
 }
 
 /**
@@ -175,10 +181,12 @@ export class ContainerCliRuntime implements Runtime {
 
   /**
    * Starts an executor in these steps:
-   * 1. return the container if it exists already;
-   * 2. plan the mounts and create their host directories;
-   * 3. pull the image if it is missing;
-   * 4. run the container detached and return its status.
+   * 1. plan the mounts and create their host directories;
+   * 2. run the container detached; when `run` fails because the image is
+   *    missing, pull it and run again, and when the name is taken, the
+   *    container exists already and is returned as it is;
+   * 3. return its status.
+   * Trying `run` first spares the common case two engine calls.
    */
   async startExecutor(task: RuntimeTask, executorIndex: number): Promise<ContainerStatus> {
     if (this.removedTasks.has(task.id)) {
@@ -205,18 +213,12 @@ export class ContainerCliRuntime implements Runtime {
       throw new RangeError(`task ${task.id} has no executor ${executorIndex}`);
     }
     const ref = { taskId: task.id, executorIndex };
-    const existing = await this.inspectExecutor(ref);
-    if (existing !== undefined) {
-      this.logger.debug({ taskId: task.id, executorIndex }, 'executor container exists already');
-      return existing;
-    }
-
     const layout = this.layout(task.id);
     const plan = planMounts(task);
     await this.checkHelperBinary(containerName(ref));
     await this.prepareVolume(layout, plan);
     await this.prepareExecutorDirectory(layout, executorIndex);
-    await this.ensureImage(executor.image);
+    checkImageName(executor.image);
     await this.runContainer(task, executorIndex, layout, plan.mounts);
 
     const started = await this.inspectExecutor(ref);
@@ -277,8 +279,12 @@ export class ContainerCliRuntime implements Runtime {
     this.logger.info({ taskId, containers: ids.length }, 'task containers and volume removed');
   }
 
+  /**
+   * Polls the engine every `pollIntervalMs`, and at once whenever the
+   * engine's event stream announces that one of this runtime's containers died.
+   */
   watch(listener: ContainerEventListener, options: WatchOptions = {}): ContainerWatch {
-    return new PollingWatcher({
+    const watcher = new PollingWatcher({
       listIds: () => this.engine.listIds(this.runtimeLabels()),
       inspect: (ids) => this.inspectStatuses(ids),
       removedByRuntime: (id) => this.removedIds.has(id),
@@ -287,6 +293,28 @@ export class ContainerCliRuntime implements Runtime {
       onError: options.onError,
       logger: this.logger,
     });
+    let hints: ExitHints | undefined;
+    let closed = false;
+    this.engine.binary().then(
+      (binary) => {
+        if (closed) return;
+        hints = new ExitHints({
+          binary,
+          labels: this.runtimeLabels(),
+          onHint: () => watcher.pollNow(),
+          logger: this.logger,
+        });
+      },
+      // Without an engine every poll fails too, and reports the error.
+      () => undefined,
+    );
+    return {
+      close: async () => {
+        closed = true;
+        hints?.close();
+        await watcher.close();
+      },
+    };
   }
 
   private forgetOldRemovals(): void {
@@ -367,8 +395,6 @@ export class ContainerCliRuntime implements Runtime {
 
   /** Pulls the image unless it is present. @throws ImagePullError */
   private async ensureImage(image: string): Promise<void> {
-    // An image starting with - would be read as an option of `run`.
-    if (image.startsWith('-') || /\s/.test(image)) throw new InvalidImageNameError(image);
     if (await this.engine.imageExists(image)) return;
     this.logger.info({ image }, 'pulling image');
     try {
@@ -421,12 +447,27 @@ export class ContainerCliRuntime implements Runtime {
       ...helperArguments(executor, { busybox: HELPER_BINARY_PATH, logDirectory: HELPER_LOG_PATH }),
     ];
     try {
+      await this.runOrPull(args, executor.image, ref);
+    } finally {
+      await rm(envFile, { force: true });
+    }
+  }
+
+  /** Runs `run`; when it fails on a missing image, pulls the image and runs again. */
+  private async runOrPull(args: string[], image: string, ref: ExecutorRef): Promise<void> {
+    try {
+      await this.engine.run(args);
+      return;
+    } catch (error) {
+      if (!(error instanceof ContainerEngineError)) throw error;
+      if (await this.engine.imageExists(image)) return this.recoverFailedRun(ref, error);
+    }
+    await this.ensureImage(image);
+    try {
       await this.engine.run(args);
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
       await this.recoverFailedRun(ref, error);
-    } finally {
-      await rm(envFile, { force: true });
     }
   }
 

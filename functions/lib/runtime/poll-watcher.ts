@@ -50,6 +50,8 @@ export class PollingWatcher implements ContainerWatch {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private closed = false;
+  /** A poll was asked for while one ran; it starts as soon as that one ends. */
+  private pollAgain = false;
 
   constructor(private readonly options: PollingWatcherOptions) {
     this.schedule(0);
@@ -61,12 +63,29 @@ export class PollingWatcher implements ContainerWatch {
     await this.polling;
   }
 
+  /**
+   * Polls at once instead of at the end of the interval, for example when
+   * the engine announces that a container died. A poll under way is
+   * followed by another right after it.
+   */
+  pollNow(): void {
+    if (this.closed) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
       this.polling = this.pollSafely().finally(() => {
         this.polling = undefined;
-        this.schedule(this.options.intervalMs);
+        const again = this.pollAgain;
+        this.pollAgain = false;
+        this.schedule(again ? 0 : this.options.intervalMs);
       });
     }, delayMs);
   }
