@@ -8,12 +8,19 @@
 # only moves the tags unless the busybox binary changed, which the image
 # records in the label org.poiesis.busybox-sha256.
 #
-# Usage: scripts/build-test-image.sh [ENGINE]
+# Usage: scripts/build-test-image.sh [--no-aliases] [ENGINE]
+#   --no-aliases  tag only localhost/poiesis-busybox:latest, leaving any real
+#                 alpine image of the machine alone (what scripts/install.sh does).
 #   ENGINE   podman or docker; default: podman if on PATH, else docker.
 #   BUSYBOX  environment variable, path of a static busybox; default /bin/busybox.
 set -eu
 
 busybox=${BUSYBOX:-/bin/busybox}
+aliases=yes
+if [ "${1:-}" = --no-aliases ]; then
+  aliases=no
+  shift
+fi
 engine=${1:-}
 if [ -z "$engine" ]; then
   if command -v podman >/dev/null 2>&1; then
@@ -46,6 +53,7 @@ tags="alpine localhost/alpine docker.io/library/alpine:latest"
 checksum=$(sha256sum "$busybox" | cut -d ' ' -f 1)
 
 tag_image() {
+  [ "$aliases" = yes ] || return 0
   for tag in $tags; do
     "$engine" tag "$primary" "$tag"
   done
@@ -55,7 +63,7 @@ built=$("$engine" image inspect --format '{{index .Config.Labels "org.poiesis.bu
   "$primary" 2>/dev/null || true)
 if [ "$built" = "$checksum" ]; then
   tag_image
-  echo "build-test-image: $primary is up to date; tagged it as alpine"
+  echo "build-test-image: $primary is up to date"
   exit 0
 fi
 
@@ -96,4 +104,4 @@ if [ -n "$previous" ]; then
   "$engine" image rm "$previous" >/dev/null 2>&1 || true
 fi
 
-echo "build-test-image: built $primary with $engine and tagged it as alpine"
+echo "build-test-image: built $primary with $engine"

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { engineForTests, skipWithoutEngine } from '../support/engine.js';
+import { engineForTests, ensureAlpineImage, skipWithoutEngine } from '../support/engine.js';
 import {
   checkCase,
   containersOfTask,
@@ -41,6 +41,7 @@ for (const [mode, env] of DELIVERY_MODES) {
 
     before(async function () {
       skipWithoutEngine(this);
+      ensureAlpineImage(engineForTests()!);
       root = mkdtempSync(path.join(os.tmpdir(), 'poiesis-cases-'));
       mkdirSync(path.join(root, 'http'), { recursive: true });
       local = await startLocalProcess({

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { engineForTests, skipWithoutEngine } from '../support/engine.js';
+import { engineForTests, ensureAlpineImage, skipWithoutEngine } from '../support/engine.js';
 import { startLocalProcess, type LocalProcess } from '../support/local-process.js';
 
 const TERMINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
@@ -31,6 +31,7 @@ describe('e2e: restart after a crash', function () {
 
   before(function () {
     skipWithoutEngine(this);
+    ensureAlpineImage(engineForTests()!);
     root = mkdtempSync(path.join(os.tmpdir(), 'poiesis-restart-'));
     mkdirSync(path.join(root, 'in'));
     writeFileSync(path.join(root, 'in', 'data.txt'), 'payload\n');

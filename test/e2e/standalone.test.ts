@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { eventRoutes } from '../../functions/lib/events/catalogue.js';
 import { EmbeddedBroker } from '../../functions/lib/events/embedded-broker.js';
 import { configureLogging } from '../../functions/lib/logging.js';
-import { skipWithoutEngine } from '../support/engine.js';
+import { engineForTests, ensureAlpineImage, skipWithoutEngine } from '../support/engine.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/run.js');
 
@@ -51,12 +51,18 @@ describe('e2e: components as separate processes', function () {
 
   before(function () {
     skipWithoutEngine(this);
+    ensureAlpineImage(engineForTests()!);
     configureLogging('silent');
   });
   after(async () => {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(
-      children.map((child) => new Promise((resolve) => child.exitCode !== null ? resolve(0) : child.once('exit', resolve))),
+      children.map(
+        (child) =>
+          new Promise((resolve) =>
+            child.exitCode !== null ? resolve(0) : child.once('exit', resolve),
+          ),
+      ),
     );
     await broker?.close({ drainTimeoutMs: 0 });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -65,7 +71,11 @@ describe('e2e: components as separate processes', function () {
   it('runs a task through the broker', async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'poiesis-standalone-'));
     broker = new EmbeddedBroker();
-    const env = { K_SINK: await broker.start(), POIESIS_DATA_DIR: dataDir, POIESIS_LOG_LEVEL: 'warn' };
+    const env = {
+      K_SINK: await broker.start(),
+      POIESIS_DATA_DIR: dataDir,
+      POIESIS_LOG_LEVEL: 'warn',
+    };
     const urls = new Map<string, string>();
     for (const command of ['torc', 'tif', 'texam', 'tof', 'api']) {
       const started = await startCommand(command, env);
@@ -93,7 +103,10 @@ describe('e2e: components as separate processes', function () {
     do {
       await new Promise((resolve) => setTimeout(resolve, 200));
       task = await (await fetch(`${api}/tasks/${id}?view=FULL`)).json();
-    } while (!['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR'].includes(task.state) && Date.now() < deadline);
+    } while (
+      !['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR'].includes(task.state) &&
+      Date.now() < deadline
+    );
     expect(task.state, JSON.stringify(task)).to.equal('COMPLETE');
     expect(task.logs[0].logs[0].stdout).to.equal('from a separate process\n');
   });

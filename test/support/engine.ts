@@ -3,6 +3,8 @@
  * `poiesis local` picks it. Tests that need one skip with a reason without it.
  */
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 let detected: string | null | undefined;
 
@@ -27,5 +29,22 @@ export function skipWithoutEngine(context: Mocha.Context): void {
   if (!engineForTests()) {
     console.log('    skipped: neither podman nor docker works on this machine');
     context.skip();
+  }
+}
+
+const BUILD_SCRIPT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../scripts/build-test-image.sh',
+);
+
+/**
+ * Makes sure an image named `alpine` exists, as the shared cases name it.
+ * Without a registry, the busybox test image is built and tagged so.
+ */
+export function ensureAlpineImage(engine: string): void {
+  try {
+    execFileSync(engine, ['image', 'inspect', 'alpine'], { stdio: 'ignore' });
+  } catch {
+    execFileSync(BUILD_SCRIPT, [engine], { stdio: 'inherit' });
   }
 }
