@@ -26,13 +26,13 @@ function startCommand(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${command} did not start: ${stderr}`)),
       20_000,
     );
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const match = /listening on (\S+)/.exec(chunk.toString());
       if (match) {
         clearTimeout(timer);
