@@ -28,7 +28,6 @@ export function buildServiceInfo(options: ServiceInfoOptions): TesServiceInfo {
     type: { group: 'org.ga4gh', artifact: 'tes', version: TES_SPEC.version },
     description: 'Poiesis: a GA4GH Task Execution Service running tasks as containers.',
     organization: { ...options.organization },
-    documentationUrl: `${options.organization.url}#readme`,
     createdAt: options.createdAt,
     updatedAt: options.updatedAt,
     ...(options.environment ? { environment: options.environment } : {}),

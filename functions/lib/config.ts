@@ -59,7 +59,7 @@ export const SETTINGS = {
     kind: 'string',
     default: 'info',
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-    description: 'Lowest level of the JSON log lines written to standard output.',
+    description: 'Lowest level of the JSON log lines written to standard error.',
   },
   maxBodyBytes: {
     env: 'POIESIS_MAX_BODY_BYTES',
