@@ -32,7 +32,7 @@ export const BROKER_NAME = 'default';
 /** TOrc's path for events that the Broker gave up on. */
 export const DEAD_LETTER_PATH = '/dead-letter';
 
-/** Components that run as Knative Services; `runtime` and `timer` are event sources. */
+/** Components that run as Knative Services. `runtime` and `timer` are event sources. */
 export type ServiceComponent = Extract<Component, 'api' | 'torc' | 'tif' | 'texam' | 'tof'>;
 
 /** Knative Service name of a component. */
@@ -40,7 +40,7 @@ export function serviceName(component: ServiceComponent): string {
   return `poiesis-${component}`;
 }
 
-/** A reference to a Knative Service, as Trigger subscribers and sinks write it. */
+/** Returns a reference to a component's Knative Service, as subscribers and sinks write it. */
 export function serviceRef(component: ServiceComponent) {
   return { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: serviceName(component) };
 }
@@ -63,7 +63,7 @@ export function deliverySpec() {
   };
 }
 
-/** An ISO 8601 duration in seconds, the format Knative's `backoffDelay` takes. */
+/** Formats a delay as an ISO 8601 duration in seconds, as Knative's `backoffDelay` expects. */
 function isoSeconds(milliseconds: number): string {
   return `PT${milliseconds / 1000}S`;
 }
@@ -76,8 +76,8 @@ export function triggerName(type: EventType, consumer: Component): string {
 function asServiceComponent(component: Component): ServiceComponent {
   if (component === 'runtime' || component === 'timer') {
     throw new Error(
-      `consumer ${component} is an event source, not a Knative Service; ` +
-        'route its events to api, torc, tif, texam or tof in the catalogue',
+      `consumer ${component} is an event source, not a Knative Service. ` +
+        'Route its events to api, torc, tif, texam or tof in the catalogue',
     );
   }
   return component;
