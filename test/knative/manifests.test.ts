@@ -53,12 +53,12 @@ function onlyContainer(service: Manifest): any {
   return containers[0];
 }
 
-/** Every `ref` object found anywhere under `value`, such as sinks and subscribers. */
+/** Collects every `ref` object found anywhere under `value`, such as sinks and subscribers. */
 function findRefs(value: unknown): Array<{ apiVersion: string; kind: string; name: string }> {
   if (Array.isArray(value)) return value.flatMap(findRefs);
   if (typeof value !== 'object' || value === null) return [];
   return Object.entries(value).flatMap(([key, member]) =>
-    key === 'ref' ? [member as any, ...findRefs(member)] : findRefs(member),
+    key === 'ref' ? [member, ...findRefs(member)] : findRefs(member),
   );
 }
 

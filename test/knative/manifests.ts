@@ -9,7 +9,7 @@ import { parse, parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const KNATIVE_DIR = path.join(REPO_ROOT, 'knative');
-/** The official schemas, kept beside the repository; only tests read them. */
+/** The official schemas beside the repository, which only tests read. */
 export const SCHEMAS_DIR = path.resolve(REPO_ROOT, '../shared/schemas');
 
 /** A Kubernetes object as the tests read it. */

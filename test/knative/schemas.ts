@@ -16,7 +16,7 @@ import { parse } from 'yaml';
 
 type JsonObject = Record<string, unknown>;
 
-/** Returns the problems of one manifest document; empty when it is valid. */
+/** Returns the problems of one manifest document, or an empty list when it is valid. */
 export type ManifestValidator = (document: unknown) => string[];
 
 function isObject(value: unknown): value is JsonObject {
@@ -128,7 +128,7 @@ function loadCrdSchemas(directory: string, schemas: Schemas): void {
 }
 
 /**
- * Builds a validator from `schemasDir`, which holds `knative/` (CRD YAML
+ * Builds a validator from `schemasDir`, which contains `knative/` (CRD YAML
  * files) and `kubernetes/` (JSON schemas). A document of a kind with no
  * schema is a problem, as is every schema violation.
  */
