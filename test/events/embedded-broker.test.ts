@@ -115,7 +115,7 @@ describe('events embedded broker', () => {
     const publisher = await startBroker({ subscriptions });
 
     await publisher.publish(buildEvent('cancel.requested', TASK_ID, {}));
-    await publisher.publish(buildEvent('inputs.staged', TASK_ID, {}));
+    await publisher.publish(buildEvent('inputs.staged', TASK_ID, {}, { producer: 'tif' }));
     await broker!.idle();
 
     expect(torc.requests.map((request) => request.event?.type)).to.deep.equal(['cancel.requested']);
