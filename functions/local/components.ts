@@ -76,6 +76,7 @@ export function buildCoreServices(
     ...flow,
     orchestrator,
     filers,
+    runtime,
     logger: componentLogger('torc'),
   });
   const monitor = new ExecutorMonitor({ ...flow, runtime, logger: componentLogger('texam') });

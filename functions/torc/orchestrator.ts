@@ -121,6 +121,18 @@ export class Orchestrator {
     );
   }
 
+  /**
+   * Removes what a finished or unknown task left in the runtime, such as
+   * after a crash during its teardown. An active task is left alone.
+   */
+  async removeLeftovers(taskId: string): Promise<boolean> {
+    const task = await this.options.store.get(taskId);
+    if (task && !isTerminal(task.state)) return false;
+    this.options.logger.info({ taskId, state: task?.state }, 'removing leftovers of a task');
+    await this.startTeardown(taskId);
+    return true;
+  }
+
   /** Waits for the teardowns under way; used at shutdown and by tests. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.teardowns.values()]);

@@ -9,11 +9,14 @@
  *   logs with the containers and resumes: it handles a missed exit, starts
  *   a container that was never created, or sends `executors.done` again.
  * - CANCELING: finish the cancel.
- * A forced pass, run at start-up, repairs every active task at once.
+ * A forced pass, run at start-up, repairs every active task at once. Each
+ * pass also removes volumes and containers of finished tasks, which a
+ * crash during their teardown can leave behind.
  */
 import { buildEvent } from '../lib/events/catalogue.js';
 import type { FilerLauncher } from '../lib/filers/filer-jobs.js';
 import { executorLogs, type FlowContext } from '../lib/flow/context.js';
+import type { Runtime } from '../lib/runtime/runtime.js';
 import type { Task } from '../lib/tes/schemas.js';
 import { ACTIVE_STATES } from '../lib/tes/states.js';
 import type { Orchestrator } from './orchestrator.js';
@@ -21,6 +24,7 @@ import type { Orchestrator } from './orchestrator.js';
 export interface ReconcilerOptions extends FlowContext {
   orchestrator: Orchestrator;
   filers: FilerLauncher;
+  runtime: Pick<Runtime, 'listTaskIds'>;
 }
 
 /** What changes when a task makes progress; the same fingerprint twice means it stalled. */
@@ -68,8 +72,24 @@ export class Reconciler {
       }
     }
     this.lastSeen = seen;
+    repaired += await this.removeLeftovers(seen);
     if (repaired > 0) logger.info({ repaired, forced: force }, 'reconcile repaired tasks');
     return repaired;
+  }
+
+  /** Removes the resources of tasks that are not active; `active` holds the active ids. */
+  private async removeLeftovers(active: ReadonlyMap<string, string>): Promise<number> {
+    const { runtime, orchestrator, logger } = this.options;
+    let removed = 0;
+    try {
+      for (const taskId of await runtime.listTaskIds()) {
+        if (active.has(taskId)) continue;
+        if (await orchestrator.removeLeftovers(taskId)) removed++;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'looking for leftovers of finished tasks failed');
+    }
+    return removed;
   }
 
   private async repair(task: Task): Promise<boolean> {

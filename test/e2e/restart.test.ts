@@ -4,7 +4,7 @@
  * lost and no container of the run is left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -120,5 +120,21 @@ describe('e2e: restart after a crash', function () {
       .toString()
       .trim();
     expect(left, 'containers left').to.equal('');
+  });
+
+  it('removes leftovers of a finished task at start', async () => {
+    const dataDir = local!.dataDir;
+    const listed = await call(local!, 'GET', '/tasks?state=COMPLETE&page_size=1');
+    const finishedId = listed.tasks[0].id as string;
+    await local!.stop();
+    // What a crash in the middle of the task's teardown leaves behind.
+    const leftover = path.join(dataDir, 'tasks', finishedId, 'fs', 'data');
+    mkdirSync(leftover, { recursive: true });
+    local = await startLocalProcess({ dataDir, env: { POIESIS_FILE_ALLOW: root } });
+    const deadline = Date.now() + 20_000;
+    while (existsSync(path.join(dataDir, 'tasks', finishedId)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(existsSync(path.join(dataDir, 'tasks', finishedId)), 'leftover volume').to.equal(false);
   });
 });

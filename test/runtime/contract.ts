@@ -275,6 +275,34 @@ export function describeRuntimeContract(name: string, makeHarness: () => Runtime
         await runtime.removeTask(task.id);
       });
 
+      it('tasks with a volume or a container listed', async function () {
+        const withVolume = makeTask([{ command: ['true'] }]);
+        const withContainer = makeTask([{ command: ['sleep', '600'] }]);
+        await runtime.createVolume(withVolume);
+        await runtime.startExecutor(withContainer, 0);
+        await runtime.deleteVolume(withContainer.id);
+        const listed = await runtime.listTaskIds();
+        expect(listed).to.include(withVolume.id);
+        expect(listed).to.include(withContainer.id);
+        await runtime.removeTask(withVolume.id);
+        await runtime.removeTask(withContainer.id);
+        const after = await runtime.listTaskIds();
+        expect(after).to.not.include(withVolume.id);
+        expect(after).to.not.include(withContainer.id);
+      });
+
+      it('start after removeTask refused', async function () {
+        const task = makeTask([{ command: ['true'] }]);
+        await runtime.createVolume(task);
+        await runtime.removeTask(task.id);
+        const error = await runtime.startExecutor(task, 0).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(error).to.be.instanceOf(Error);
+        expect(await runtime.listContainers(task.id)).to.deep.equal([]);
+      });
+
       it('volume create and delete are idempotent', async function () {
         const task = makeTask([{ command: ['true'] }], { volumes: ['/data'] });
         await runtime.createVolume(task);

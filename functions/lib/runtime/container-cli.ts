@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { access, chmod, mkdir, open, rm, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { componentLogger, type Logger } from '../logging.js';
 import type { TesExecutor, TesResources } from '../tes/schemas.js';
 import { ContainerEngine, type ExecFileFunction } from './engine.js';
@@ -263,6 +263,20 @@ export class ContainerCliRuntime implements Runtime {
     const ids = await this.engine.listIds(this.taskLabels(taskId));
     const statuses = await this.inspectStatuses(ids);
     return statuses.sort((a, b) => a.executorIndex - b.executorIndex);
+  }
+
+  async listTaskIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    try {
+      for (const entry of await readdir(this.tasksDir, { withFileTypes: true })) {
+        if (entry.isDirectory()) ids.add(entry.name);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const containers = await this.inspectStatuses(await this.engine.listIds(this.runtimeLabels()));
+    for (const container of containers) ids.add(container.taskId);
+    return [...ids].sort();
   }
 
   /**

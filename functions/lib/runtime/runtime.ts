@@ -134,6 +134,12 @@ export interface Runtime {
   removeTask(taskId: string): Promise<void>;
 
   /**
+   * Ids of the tasks that have a volume or a container in this runtime, so
+   * that leftovers of finished tasks can be found and removed.
+   */
+  listTaskIds(): Promise<string[]>;
+
+  /**
    * Reports container events of every task of this runtime as they happen.
    * The first report also covers containers that exited while nobody
    * watched, such as during a restart of the process.
