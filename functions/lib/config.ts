@@ -67,7 +67,7 @@ export const SETTINGS = {
     default: String(16 * 1024 * 1024),
     unit: 'bytes',
     min: 256 * 1024,
-    description: 'Largest accepted request body; larger ones get 413.',
+    description: 'Maximum size of a request body; larger ones get 413.',
   },
   serviceId: {
     env: 'POIESIS_SERVICE_ID',
@@ -121,7 +121,7 @@ export const SETTINGS = {
     default: '600',
     unit: 'seconds',
     min: 1,
-    description: 'Longest an http:// or https:// input download may take.',
+    description: 'Maximum time an http:// or https:// input download may take.',
   },
   containerEngine: {
     env: 'POIESIS_CONTAINER_ENGINE',
@@ -192,7 +192,7 @@ export const SETTINGS = {
     default: '0',
     unit: 'milliseconds',
     min: 0,
-    description: 'Fault injection: longest random delay the embedded broker adds to a delivery.',
+    description: 'Fault injection: maximum random delay the embedded broker adds to a delivery.',
   },
   deliveryReorderWindowMs: {
     env: 'POIESIS_DELIVERY_REORDER_WINDOW',

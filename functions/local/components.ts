@@ -27,7 +27,7 @@ import { Reconciler } from '../torc/reconciler.js';
 export type ServiceName = 'torc' | 'tif' | 'texam' | 'tof';
 export const SERVICE_NAMES: readonly ServiceName[] = ['torc', 'tif', 'texam', 'tof'];
 
-/** The per-task directories live here. */
+/** Returns `<dataDir>/tasks`, which contains one directory per task. */
 export function tasksDirOf(config: Pick<Config, 'dataDir'>): string {
   return path.join(config.dataDir, 'tasks');
 }

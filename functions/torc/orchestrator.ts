@@ -2,7 +2,7 @@
  * TOrc, the task orchestrator: it starts tasks, finalizes their state and
  * tears down what they leave behind.
  *
- * Steps of a task as TOrc sees them:
+ * Steps of a task in TOrc:
  * 1. `task.created`: QUEUED → INITIALIZING, create the task volume, send
  *    `task.initialized` so that input filing starts.
  * 2. `outputs.filed`: RUNNING → COMPLETE with the output log, tear down.

@@ -27,7 +27,10 @@ export interface ReconcilerOptions extends FlowContext {
   runtime: Pick<Runtime, 'listTaskIds'>;
 }
 
-/** What changes when a task makes progress; the same fingerprint twice means it stalled. */
+/**
+ * Returns a fingerprint of the task's progress. The same fingerprint in two
+ * passes in a row means that the task stalled.
+ */
 function progressOf(task: Task): string {
   const log = task.logs?.[0];
   const executors = executorLogs(task);
@@ -77,7 +80,7 @@ export class Reconciler {
     return repaired;
   }
 
-  /** Removes the resources of tasks that are not active; `active` holds the active ids. */
+  /** Removes the resources of tasks that are not active; `active` contains the active ids. */
   private async removeLeftovers(active: ReadonlyMap<string, string>): Promise<number> {
     const { runtime, orchestrator, logger } = this.options;
     let removed = 0;

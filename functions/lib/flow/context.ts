@@ -1,5 +1,5 @@
 /**
- * What the core services share: the adapters they are built from and the
+ * Shared parts of the core services: the adapters they are built from and the
  * small steps every handler takes, such as loading the task an event is about.
  */
 import { PermanentEventError } from '../events/errors.js';
