@@ -5,7 +5,7 @@
  */
 import type Koa from 'koa';
 import { ALL_TASKS_SUBJECT, type AnyPoiesisEvent } from '../lib/events/catalogue.js';
-import { readDeliveryFailure } from '../lib/events/dead-letter.js';
+import { readDeliveryFailure, type DeliveryFailure } from '../lib/events/dead-letter.js';
 import { eventReceiver } from '../lib/events/receiver.js';
 import { eventApp } from '../lib/flow/event-app.js';
 import type { Orchestrator } from './orchestrator.js';
@@ -40,12 +40,21 @@ export function createTorcApp({ orchestrator, reconciler }: TorcAppOptions): Koa
 async function deadLetter(orchestrator: Orchestrator, event: AnyPoiesisEvent): Promise<void> {
   if (event.subject === ALL_TASKS_SUBJECT) return;
   const failure = readDeliveryFailure(event);
-  const detail = failure?.data ? `: ${failure.data.toString('utf8').slice(0, 300)}` : '';
-  const status = failure?.status !== undefined ? ` (last status ${failure.status}${detail})` : '';
   const destination = failure ? ` to ${failure.destination}` : '';
+  const cause = failure ? causeOf(failure) : '';
   await orchestrator.fail(event.subject, {
     state: 'SYSTEM_ERROR',
     reason: 'EventDeliveryFailed',
-    message: `event ${event.type} could not be delivered${destination}${status}`,
+    message: `event ${event.type} could not be delivered${destination}${cause}`,
   });
+}
+
+/** Describes the last delivery attempt, such as ` (last status 503: busy)`, or returns ''. */
+function causeOf(failure: DeliveryFailure): string {
+  const data = failure.data ? failure.data.toString('utf8').slice(0, 300) : '';
+  if (failure.status !== undefined) {
+    return ` (last status ${failure.status}${data ? `: ${data}` : ''})`;
+  }
+  // No response arrived, so the data is the network error, such as a refused connection.
+  return data ? ` (${data})` : '';
 }

@@ -312,6 +312,24 @@ describe('services: torc', () => {
       expect(services.runtime.callsOf('removeTask', id)).to.have.length(1);
     });
 
+    it('without a response name the network error', async () => {
+      const { id } = await services.addTask({ state: 'RUNNING' });
+      const event = withDeliveryFailure(buildEvent('executors.done', id, {}), {
+        destination: 'http://127.0.0.1:8080/tof',
+        data: Buffer.from('connect ECONNREFUSED 127.0.0.1:8080'),
+      });
+
+      const response = await torc.deliver(event, '/dead-letter');
+
+      expect(response.status).to.equal(202);
+      const task = await services.task(id);
+      expect(task.state).to.equal('SYSTEM_ERROR');
+      expect(task.logs?.[0]?.system_logs).to.deep.equal([
+        'EventDeliveryFailed: event executors.done could not be delivered to ' +
+          'http://127.0.0.1:8080/tof (connect ECONNREFUSED 127.0.0.1:8080)',
+      ]);
+    });
+
     it('without failure details still end the task', async () => {
       const { id } = await services.addTask({ state: 'INITIALIZING' });
 
