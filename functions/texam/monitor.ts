@@ -78,7 +78,28 @@ export class ExecutorMonitor {
       executorIndex: current,
     });
     if (status === undefined) return this.startExecutor(task, current);
-    if (status.state === 'exited') await this.recordExit(task, exitOf(status));
+    if (status.state === 'exited') return this.recordExit(task, exitOf(status));
+    if (status.state === 'created') return this.restartExecutor(task, current);
+    if (status.state === 'unknown') {
+      await this.publishFailure(task.id, {
+        state: 'SYSTEM_ERROR',
+        reason: 'ExecutorContainerUnknown',
+        message: `the container of executor ${current} is in a state the engine does not explain: ${status.message ?? 'no message'}`,
+      });
+    }
+  }
+
+  /**
+   * Replaces a container that was created but never started, which a crash
+   * of the engine or of this process in the middle of a start leaves behind.
+   */
+  private async restartExecutor(task: Task, index: number): Promise<void> {
+    this.options.logger.warn(
+      { taskId: task.id, index },
+      'executor container never started; starting it again',
+    );
+    await this.options.runtime.stopExecutor({ taskId: task.id, executorIndex: index });
+    await this.startExecutor(task, index);
   }
 
   /** Goes on after executor `index` finished. */

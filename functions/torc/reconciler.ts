@@ -45,10 +45,12 @@ export class Reconciler {
   constructor(private readonly options: ReconcilerOptions) {}
 
   /**
-   * Runs one pass and returns how many tasks it repaired. A pass started
-   * while another runs joins it.
+   * Runs one pass and returns how many tasks it repaired. An unforced pass
+   * started while another runs joins it; a forced one runs after it.
    */
   reconcile(force = false): Promise<number> {
+    // A forced pass must look at every task, so it cannot join an unforced one.
+    if (force && this.running) return this.running.then(() => this.reconcile(true));
     this.running ??= this.pass(force).finally(() => {
       this.running = undefined;
     });

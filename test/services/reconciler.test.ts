@@ -256,14 +256,25 @@ describe('services: reconciler', () => {
     });
   });
 
-  it('calls during a pass join it', async () => {
+  it('unforced call during a pass joins it', async () => {
     const { id } = await services.addTask({ state: 'RUNNING' });
 
     const first = services.reconciler.reconcile(true);
-    const second = services.reconciler.reconcile(true);
+    const second = services.reconciler.reconcile();
 
     expect(second).to.equal(first);
     expect(await first).to.equal(1);
+    expect(services.publisher.typesFor(id)).to.deep.equal(['inputs.staged']);
+  });
+
+  it('forced call during a pass runs after it', async () => {
+    const { id } = await services.addTask({ state: 'RUNNING' });
+
+    const first = services.reconciler.reconcile();
+    const forced = services.reconciler.reconcile(true);
+
+    expect(await first).to.equal(0);
+    expect(await forced).to.equal(1);
     expect(services.publisher.typesFor(id)).to.deep.equal(['inputs.staged']);
   });
 

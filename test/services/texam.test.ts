@@ -547,6 +547,42 @@ describe('services: texam', () => {
       expect((await services.task(id)).logs?.[0]?.logs).to.have.length(1);
     });
 
+    it('replaces a container that never started', async () => {
+      const { id } = await services.addTask({
+        state: 'RUNNING',
+        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
+      });
+      services.runtime.putContainer({ ...executor(id, 0), image: 'alpine', state: 'created' });
+
+      await resume(id);
+
+      expect(services.runtime.callsOf('stopExecutor', id)).to.have.length(1);
+      expect(services.runtime.callsOf('startExecutor', id)).to.have.length(1);
+      expect(services.runtime.container(executor(id, 0))?.state).to.equal('running');
+    });
+
+    it('fails a container in an unknown state', async () => {
+      const { id } = await services.addTask({
+        state: 'RUNNING',
+        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
+      });
+      services.runtime.putContainer({
+        ...executor(id, 0),
+        image: 'alpine',
+        state: 'unknown',
+        message: 'paused by hand',
+      });
+
+      await resume(id);
+
+      const [failure] = services.publisher.ofType('task.failed', id);
+      expect(failure?.data).to.include({
+        state: 'SYSTEM_ERROR',
+        reason: 'ExecutorContainerUnknown',
+      });
+      expect((failure?.data as { message: string }).message).to.include('paused by hand');
+    });
+
     it('leaves a running container alone', async () => {
       const { id } = await services.addTask({
         state: 'RUNNING',
