@@ -56,6 +56,12 @@ export class Orchestrator {
       });
       return;
     }
+    // A cancel while the volume was being created found nothing to remove.
+    const current = await requireTask(this.options.store, taskId);
+    if (current.state !== 'INITIALIZING') {
+      await this.removeLeftovers(taskId);
+      return;
+    }
     await this.options.publisher.publish(buildEvent('task.initialized', taskId, {}));
   }
 
