@@ -113,7 +113,7 @@ export const SETTINGS = {
     default: 'the home directory and the temporary directory',
     description:
       'Comma-separated host directories that file:// inputs may read and outputs may write; ' +
-      'anything outside them is rejected.',
+      'anything outside them, and the data directory inside them, is rejected.',
   },
   httpTimeoutSeconds: {
     env: 'POIESIS_HTTP_TIMEOUT',

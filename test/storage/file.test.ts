@@ -106,6 +106,32 @@ describe('storage file backend', () => {
       expect((await work.read('volume/x')).toString()).to.equal('real');
     });
 
+    it('rejects a denied directory inside the allow-list', async () => {
+      await work.write('allowed/data/tasks/other/secret.txt', 'other task');
+      const guarded = new FileBackend({
+        allowedDirectories: [work.path('allowed')],
+        deniedDirectories: [work.path('allowed', 'data')],
+        logger: silentLogger,
+      });
+      const error = await caught(
+        guarded.download(
+          fileUrl('allowed', 'data', 'tasks', 'other', 'secret.txt'),
+          work.path('v/x'),
+          {
+            type: 'FILE',
+          },
+        ),
+      );
+      expect(error).to.be.instanceOf(UrlNotAllowedError);
+      expect((error as UrlNotAllowedError).deniedDirectory).to.equal(work.path('allowed', 'data'));
+      expect((error as Error).message).to.include('holds the data of the server');
+      const upload = await caught(
+        guarded.upload(await work.write('v/y', 'z'), fileUrl('allowed', 'data', 'poiesis.db')),
+      );
+      expect(upload).to.be.instanceOf(UrlNotAllowedError);
+      expect(await exists(work.path('allowed', 'data', 'poiesis.db'))).to.equal(false);
+    });
+
     it('rejects everything with an empty allow-list', async () => {
       await work.write('allowed/a.txt', 'a');
       const closed = new FileBackend({ logger: silentLogger });

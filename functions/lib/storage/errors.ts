@@ -80,12 +80,17 @@ export class UrlNotAllowedError extends StorageError {
     url: string,
     readonly hostPath: string,
     readonly allowedDirectories: readonly string[],
+    /** The denied directory that contains `hostPath`, when that is why the URL is rejected. */
+    readonly deniedDirectory?: string,
   ) {
     const redacted = redactUrl(url);
     const allowed = allowedDirectories.length > 0 ? allowedDirectories.join(', ') : 'none';
     super(
-      `url ${redacted} resolves to ${hostPath}, which is outside the allowed directories ` +
-        `(${allowed}); use a path inside one of them or add its directory to the allow-list`,
+      deniedDirectory === undefined
+        ? `url ${redacted} resolves to ${hostPath}, which is outside the allowed directories ` +
+            `(${allowed}); use a path inside one of them or add its directory to the allow-list`
+        : `url ${redacted} resolves to ${hostPath}, inside ${deniedDirectory}, which no task ` +
+            'may read or write because it holds the data of the server; use another directory',
     );
     this.url = redacted;
   }

@@ -28,6 +28,14 @@ export interface FileBackendOptions {
    * @defaultValue `[]`, which rejects every `file` URL
    */
   allowedDirectories?: readonly string[];
+  /**
+   * Absolute host directories that stay out of reach even inside an allowed
+   * one, such as the server's data directory, which holds every task's
+   * files, the database and the page token key.
+   *
+   * @defaultValue `[]`
+   */
+  deniedDirectories?: readonly string[];
   logger?: Logger;
 }
 
@@ -36,6 +44,7 @@ export class FileBackend implements StorageBackend {
   readonly schemes = ['file'] as const;
   readonly supportsUpload = true;
   readonly allowedDirectories: readonly string[];
+  readonly deniedDirectories: readonly string[];
   private readonly logger: Logger;
 
   constructor(options: FileBackendOptions = {}) {
@@ -45,6 +54,9 @@ export class FileBackend implements StorageBackend {
       }
       return path.resolve(directory);
     });
+    this.deniedDirectories = (options.deniedDirectories ?? []).map((directory) =>
+      path.resolve(directory),
+    );
     this.logger = options.logger ?? componentLogger('storage');
   }
 
@@ -108,6 +120,11 @@ export class FileBackend implements StorageBackend {
     const roots = await Promise.all(this.allowedDirectories.map(realPathOfNearest));
     if (!roots.some((root) => isInside(root, resolved))) {
       throw new UrlNotAllowedError(url.href, resolved, this.allowedDirectories);
+    }
+    const denied = await Promise.all(this.deniedDirectories.map(realPathOfNearest));
+    const deniedRoot = denied.find((root) => isInside(root, resolved));
+    if (deniedRoot !== undefined) {
+      throw new UrlNotAllowedError(url.href, resolved, this.allowedDirectories, deniedRoot);
     }
     return resolved;
   }

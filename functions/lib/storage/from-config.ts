@@ -7,10 +7,11 @@ import type { Config } from '../config.js';
 import { createStorageRegistry, type StorageRegistry } from './registry.js';
 
 export function storageFromConfig(
-  config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds'>,
+  config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds' | 'dataDir'>,
 ): StorageRegistry {
   return createStorageRegistry({
-    file: { allowedDirectories: config.fileAllow },
+    // The data directory holds every task's volume, the database and the page token key.
+    file: { allowedDirectories: config.fileAllow, deniedDirectories: [config.dataDir] },
     http: { timeoutMs: config.httpTimeoutSeconds * 1000 },
   });
 }
@@ -20,7 +21,9 @@ export function storageFromConfig(
  * directories and the other schemes as `scheme://` for service-info, and
  * the schemes inputs and outputs may use.
  */
-export function storageDescription(config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds'>) {
+export function storageDescription(
+  config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds' | 'dataDir'>,
+) {
   const registry = storageFromConfig(config);
   const storage = registry.schemes.flatMap((scheme) =>
     scheme === 'file'
