@@ -49,7 +49,8 @@ function bareRun(): Promise<unknown> {
 
 async function startLocal(dataDir: string): Promise<{ url: string; stop: () => void }> {
   const child = spawn(process.execPath, [BIN, 'local', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, POIESIS_LOG_LEVEL: 'warn' },
+    // No limit of active tasks, so that Poiesis runs at the same parallelism as the bare runs.
+    env: { ...process.env, POIESIS_LOG_LEVEL: 'warn', POIESIS_MAX_ACTIVE_TASKS: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

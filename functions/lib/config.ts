@@ -154,6 +154,15 @@ export const SETTINGS = {
     min: 0,
     description: 'How much of the end of each executor stdout and stderr the task log keeps.',
   },
+  maxActiveTasks: {
+    env: 'POIESIS_MAX_ACTIVE_TASKS',
+    kind: 'integer',
+    default: 'four per CPU core of the host',
+    min: 0,
+    description:
+      'Tasks that may be INITIALIZING, RUNNING or CANCELING at once; more stay QUEUED until one ' +
+      'ends. 0 sets no limit. Concurrent starts can exceed it by a few.',
+  },
   reconcileIntervalSeconds: {
     env: 'POIESIS_RECONCILE_INTERVAL',
     kind: 'integer',
@@ -281,6 +290,7 @@ function fallback(key: keyof Settings, env: NodeJS.ProcessEnv): string | undefin
   if (key === 'dataDir') return defaultDataDir(env);
   if (key === 'brokerUrl') return env.K_SINK;
   if (key === 'fileAllow') return [os.homedir(), os.tmpdir()].join(',');
+  if (key === 'maxActiveTasks') return String(4 * os.availableParallelism());
   return undefined;
 }
 

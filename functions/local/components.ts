@@ -70,6 +70,7 @@ export function buildCoreServices(
     ...flow,
     runtime,
     filers,
+    maxActiveTasks: config.maxActiveTasks,
     logger: componentLogger('torc'),
   });
   const reconciler = new Reconciler({

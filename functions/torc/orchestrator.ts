@@ -25,7 +25,12 @@ import { isTerminal } from '../lib/tes/states.js';
 export interface OrchestratorOptions extends FlowContext {
   runtime: Runtime;
   filers: FilerLauncher;
+  /** Tasks allowed in INITIALIZING, RUNNING or CANCELING at once; 0 sets no limit. @defaultValue 0 */
+  maxActiveTasks?: number;
 }
+
+/** States in which a task holds a volume or containers. */
+const HOLDING_STATES: readonly TesState[] = ['INITIALIZING', 'RUNNING', 'CANCELING'];
 
 /** A failure reported by any component. */
 export interface TaskFailure {
@@ -41,10 +46,23 @@ export class Orchestrator {
 
   constructor(private readonly options: OrchestratorOptions) {}
 
-  /** Starts a QUEUED task, or resumes one that is INITIALIZING. */
+  /**
+   * Starts a QUEUED task when there is room under the limit of active
+   * tasks, or resumes one that is INITIALIZING. A task left QUEUED starts
+   * when another task ends.
+   */
   async startTask(taskId: string): Promise<void> {
     let task = await requireTask(this.options.store, taskId);
-    if (task.state === 'QUEUED') task = await this.markInitializing(task);
+    if (task.state === 'QUEUED') {
+      if ((await this.freeSlots()) <= 0) {
+        this.options.logger.debug(
+          { taskId },
+          'task stays QUEUED: the active task limit is reached',
+        );
+        return;
+      }
+      task = await this.markInitializing(task);
+    }
     if (task.state !== 'INITIALIZING') return;
     try {
       await this.options.runtime.createVolume(task);
@@ -118,7 +136,10 @@ export class Orchestrator {
     const task = await requireTask(this.options.store, taskId);
     if (task.state !== 'CANCELING') return;
     void this.startTeardown(taskId).then(
-      () => this.finishCancel(taskId),
+      async () => {
+        await this.finishCancel(taskId);
+        await this.startQueued();
+      },
       (error: unknown) =>
         this.options.logger.warn(
           { taskId, err: error },
@@ -137,6 +158,28 @@ export class Orchestrator {
     this.options.logger.info({ taskId, state: task?.state }, 'removing leftovers of a task');
     await this.startTeardown(taskId);
     return true;
+  }
+
+  /** Starts the oldest QUEUED tasks that fit under the limit of active tasks. */
+  async startQueued(): Promise<void> {
+    const free = await this.freeSlots();
+    if (free <= 0) return;
+    const queued = await this.options.store.listInStates(['QUEUED']);
+    for (const { id } of queued.slice(0, free)) {
+      try {
+        await this.startTask(id);
+      } catch (error) {
+        this.options.logger.warn({ taskId: id, err: error }, 'starting a queued task failed');
+      }
+    }
+  }
+
+  /** Room for more active tasks; Infinity without a limit. */
+  private async freeSlots(): Promise<number> {
+    const limit = this.options.maxActiveTasks ?? 0;
+    if (limit <= 0) return Infinity;
+    const active = await this.options.store.listInStates(HOLDING_STATES);
+    return limit - active.length;
   }
 
   /** Waits for the teardowns under way; used at shutdown and by tests. */
@@ -192,6 +235,8 @@ export class Orchestrator {
       await this.options.filers.cancel(taskId);
       await this.options.runtime.removeTask(taskId);
       this.options.logger.debug({ taskId }, 'task resources removed');
+      // The ended task freed a slot for a queued one.
+      await this.startQueued();
     })();
     const tracked = teardown.finally(() => this.teardowns.delete(taskId));
     this.teardowns.set(taskId, tracked);
