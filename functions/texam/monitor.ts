@@ -21,6 +21,13 @@ import { executorLogs, requireTask, timestamp, type FlowContext } from '../lib/f
 import type { ContainerStatus, Runtime } from '../lib/runtime/runtime.js';
 import type { Task } from '../lib/tes/schemas.js';
 
+/**
+ * The exit code an executor log shows until the executor exits, and keeps
+ * when it never does (its start failed or its task was canceled): TES
+ * requires an exit code, and 0 would read as success.
+ */
+export const NOT_EXITED = -1;
+
 export interface ExecutorMonitorOptions extends FlowContext {
   runtime: Runtime;
 }
@@ -153,7 +160,7 @@ export class ExecutorMonitor {
     const logs = executorLogs(task);
     if (index >= logs.length) {
       await this.options.store.updateLog(task.id, {
-        executor: { index, log: { start_time: timestamp(this.options) } },
+        executor: { index, log: { start_time: timestamp(this.options), exit_code: NOT_EXITED } },
       });
     }
     const start = this.runContainer(task, index).finally(() => this.starting.delete(id));

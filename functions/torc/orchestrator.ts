@@ -16,7 +16,7 @@
 import { buildEvent } from '../lib/events/catalogue.js';
 import { StateConflictError } from '../lib/errors.js';
 import type { FilerLauncher } from '../lib/filers/filer-jobs.js';
-import { requireTask, timestamp, type FlowContext } from '../lib/flow/context.js';
+import { executorLogs, requireTask, timestamp, type FlowContext } from '../lib/flow/context.js';
 import type { Runtime } from '../lib/runtime/runtime.js';
 import type { TaskLogPatch } from '../lib/store/store.js';
 import type { Task, TesOutputFileLog, TesState } from '../lib/tes/schemas.js';
@@ -118,6 +118,7 @@ export class Orchestrator {
           to: state,
           log: {
             systemLogs: [`${failure.reason}: ${failure.message}`],
+            ...endOfUnfinishedExecutor(task, timestamp(this.options)),
             end_time: timestamp(this.options),
           },
         });
@@ -189,10 +190,12 @@ export class Orchestrator {
 
   private async finishCancel(taskId: string): Promise<void> {
     try {
+      const task = await requireTask(this.options.store, taskId);
+      const time = timestamp(this.options);
       await this.options.store.transition(taskId, {
         from: ['CANCELING'],
         to: 'CANCELED',
-        log: { end_time: timestamp(this.options) },
+        log: { ...endOfUnfinishedExecutor(task, time), end_time: time },
       });
       this.options.logger.info({ taskId }, 'task canceled');
     } catch (error) {
@@ -245,6 +248,17 @@ export class Orchestrator {
     );
     return tracked;
   }
+}
+
+/**
+ * A log change that gives the executor still running, if any, its end time,
+ * because the task ends without its exit; its exit code stays `NOT_EXITED`.
+ */
+function endOfUnfinishedExecutor(task: Task, time: string): TaskLogPatch {
+  const logs = executorLogs(task);
+  const index = logs.length - 1;
+  if (index < 0 || logs[index]?.end_time !== undefined) return {};
+  return { executor: { index, log: { end_time: time } } };
 }
 
 function errorText(error: unknown): string {

@@ -97,7 +97,7 @@ describe('services: texam', () => {
       const task = await services.task(id);
       expect(task.state).to.equal('RUNNING');
       expect(task.logs?.[0]?.logs).to.deep.equal([
-        { exit_code: 0, start_time: services.clock.iso() },
+        { exit_code: -1, start_time: services.clock.iso() },
       ]);
       expect(services.runtime.callsOf('startExecutor', id)).to.deep.equal([
         { method: 'startExecutor', taskId: id, executorIndex: 0 },
@@ -177,7 +177,7 @@ describe('services: texam', () => {
         stdout: 'first\n',
         stderr: 'a warning\n',
       });
-      expect(logs?.[1]).to.deep.equal({ exit_code: 0, start_time: services.clock.iso() });
+      expect(logs?.[1]).to.deep.equal({ exit_code: -1, start_time: services.clock.iso() });
       expect(services.runtime.container(executor(id, 1))?.image).to.equal('busybox:1.36');
       expect(services.publisher.events).to.deep.equal([]);
     });

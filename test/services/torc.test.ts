@@ -277,6 +277,22 @@ describe('services: torc', () => {
       expect(stored.logs?.[0]?.end_time).to.equal(services.clock.iso());
     });
 
+    it('ends the running executor log without an exit', async () => {
+      const task = await services.addTask({
+        state: 'RUNNING',
+        executorLogs: [{ exit_code: -1, start_time: services.clock.iso() }],
+      });
+      await services.store.transition(task.id, { from: ['RUNNING'], to: 'CANCELING' });
+      services.clock.advance(1000);
+
+      await torc.deliver(buildEvent('cancel.requested', task.id, {}));
+      await eventually(async () => (await services.task(task.id)).state === 'CANCELED');
+
+      const [log] = (await services.task(task.id)).logs?.[0]?.logs ?? [];
+      expect(log?.exit_code).to.equal(-1);
+      expect(log?.end_time).to.equal(services.clock.iso());
+    });
+
     it('for a task not CANCELING does nothing', async () => {
       const { id } = await services.addTask({ state: 'RUNNING' });
 
