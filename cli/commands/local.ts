@@ -1,4 +1,5 @@
 import { Command } from '@oclif/core';
+import { PoiesisError } from '../../functions/lib/errors.js';
 import { onShutdown } from '../../functions/lib/http-server.js';
 import { startLocal } from '../../functions/local/local.js';
 import { configFromFlags, serverFlags } from '../flags.js';
@@ -19,7 +20,19 @@ export default class Local extends Command {
   async run(): Promise<void> {
     const { flags } = await this.parse(Local);
     const config = configFromFlags(flags, (message, options) => this.error(message, options));
-    const local = await startLocal(config);
+    let local;
+    try {
+      local = await startLocal(config);
+    } catch (error) {
+      // Causes a user can act on get a plain message; anything else keeps its stack.
+      if (error instanceof PoiesisError) this.error(error.message, { exit: 2 });
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        this.error(`port ${config.port} on ${config.host} is in use; pick another with --port`, {
+          exit: 2,
+        });
+      }
+      throw error;
+    }
     this.log(`Poiesis TES API listening on ${local.apiUrl}`);
     this.log(`data directory: ${config.dataDir}`);
     onShutdown(() => local.stop());

@@ -16,12 +16,13 @@ import { buildReconcileEvent, eventRoutes } from '../lib/events/catalogue.js';
 import { EmbeddedBroker } from '../lib/events/embedded-broker.js';
 import { HttpEventPublisher } from '../lib/events/publisher.js';
 import { listen, type RunningServer } from '../lib/http-server.js';
-import { componentLogger } from '../lib/logging.js';
+import { componentLogger, type Logger } from '../lib/logging.js';
 import { storageDescription } from '../lib/storage/from-config.js';
 import { openStore } from '../lib/store/open.js';
 import { publishContainerEvents } from '../texam/container-events.js';
 import type { Reconciler } from '../torc/reconciler.js';
 import { buildCoreServices, runtimeFromConfig, SERVICE_NAMES } from './components.js';
+import { lockDataDirectory } from './data-dir-lock.js';
 
 export interface LocalPoiesis {
   /** Base URL of the TES API, such as `http://127.0.0.1:8000/ga4gh/tes/v1`. */
@@ -32,9 +33,32 @@ export interface LocalPoiesis {
   stop(): Promise<void>;
 }
 
+/** Steps that undo a start, run in reverse order of registration. */
+type Cleanups = Array<() => Promise<void> | void>;
+
+async function runCleanups(cleanups: Cleanups): Promise<void> {
+  for (const cleanup of [...cleanups].reverse()) await cleanup();
+}
+
 export async function startLocal(config: Config): Promise<LocalPoiesis> {
   const logger = componentLogger('local');
+  const cleanups: Cleanups = [lockDataDirectory(config.dataDir)];
+  try {
+    return await startParts(config, cleanups, logger);
+  } catch (error) {
+    logger.error({ err: error }, 'poiesis local failed to start');
+    await runCleanups(cleanups).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startParts(
+  config: Config,
+  registered: Cleanups,
+  logger: Logger,
+): Promise<LocalPoiesis> {
   const store = await openStore(config);
+  registered.push(() => store.close());
   const runtime = runtimeFromConfig(config);
 
   const broker = new EmbeddedBroker({
@@ -47,11 +71,27 @@ export async function startLocal(config: Config): Promise<LocalPoiesis> {
     },
   });
   const brokerUrl = await broker.start();
+  registered.push(() => broker.close({ drainTimeoutMs: 2000 }));
   const publisher = new HttpEventPublisher({ brokerUrl });
+
+  // The API port is bound before anything acts on tasks, so a busy port stops the start early.
+  const api = createApi(config, {
+    store,
+    events: new PublishingEventSink(publisher),
+    ...storageDescription(config),
+  });
+  const apiServer = await listen(api, config.host, config.port);
+  registered.push(() => apiServer.close());
+  const apiUrl = `${apiServer.url}${API_PREFIX}`;
+
   const core = buildCoreServices(config, { store, runtime, publisher });
+  registered.push(() => core.drain());
   const services = new Map<string, RunningServer>();
-  for (const name of SERVICE_NAMES)
-    services.set(name, await listen(core.app(name), '127.0.0.1', 0));
+  for (const name of SERVICE_NAMES) {
+    const running = await listen(core.app(name), '127.0.0.1', 0);
+    registered.push(() => running.close());
+    services.set(name, running);
+  }
   for (const { type, consumer } of eventRoutes()) {
     const service = services.get(consumer);
     if (service) broker.subscribe({ type, url: `${service.url}/` });
@@ -59,38 +99,26 @@ export async function startLocal(config: Config): Promise<LocalPoiesis> {
   broker.setDeadLetterSink(`${services.get('torc')!.url}/dead-letter`);
 
   const watch = publishContainerEvents(runtime, publisher, componentLogger('texam'));
+  registered.push(() => watch.close());
   const timer = setInterval(() => {
     publisher.publish(buildReconcileEvent(new Date())).catch((error: unknown) => {
       logger.warn({ err: error }, 'sending the reconcile tick failed');
     });
   }, config.reconcileIntervalSeconds * 1000);
   timer.unref();
+  registered.push(() => clearInterval(timer));
   await core.reconciler.reconcile(true);
 
-  const api = createApi(config, {
-    store,
-    events: new PublishingEventSink(publisher),
-    ...storageDescription(config),
-  });
-  const apiServer = await listen(api, config.host, config.port);
-  const apiUrl = `${apiServer.url}${API_PREFIX}`;
   logger.info(
     { url: apiUrl, broker: brokerUrl, store: store.description },
     'poiesis local started',
   );
-
   return {
     apiUrl,
     broker,
     reconciler: core.reconciler,
     async stop() {
-      clearInterval(timer);
-      await apiServer.close();
-      await watch.close();
-      await broker.close({ drainTimeoutMs: 2000 });
-      await core.drain();
-      await Promise.all([...services.values()].map((running) => running.close()));
-      await store.close();
+      await runCleanups(registered);
       logger.info('poiesis local stopped');
     },
   };
