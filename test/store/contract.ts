@@ -167,6 +167,22 @@ export function describeTaskStoreContract(name: string, openEmptyStore: OpenEmpt
         expect((await store.get(task.id))?.name).to.equal('first');
       });
 
+      it('concurrent creates with one duplicate', async () => {
+        const tasks = Array.from({ length: 20 }, (_, i) => sampleTask({ name: `batch-${i}` }));
+        const duplicate = { ...tasks[7]!, name: 'again' };
+        const results = await Promise.allSettled([
+          ...tasks.map((task) => store.create(task)),
+          store.create(duplicate),
+        ]);
+        expect(results.slice(0, 20).map((result) => result.status)).to.deep.equal(
+          Array(20).fill('fulfilled'),
+        );
+        const last = results[20] as PromiseRejectedResult;
+        expect(last.status).to.equal('rejected');
+        expect(last.reason).to.be.instanceOf(TaskExistsError);
+        for (const task of tasks) expect((await store.get(task.id))?.name).to.equal(task.name);
+      });
+
       it('unknown id returns undefined', async () => {
         expect(await store.get(newTaskId())).to.equal(undefined);
       });

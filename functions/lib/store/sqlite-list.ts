@@ -26,7 +26,6 @@ export interface SqlQuery {
  * selects only `id` and `state`, otherwise every column of `tasks`.
  */
 export function buildListQuery(query: ListQuery): SqlQuery {
-  const joins: string[] = [];
   const conditions: string[] = [];
   const params: Array<string | number> = [];
 
@@ -35,17 +34,13 @@ export function buildListQuery(query: ListQuery): SqlQuery {
   const tags = [...(query.tags ?? [])].sort(
     (a, b) => Number(a.value === '') - Number(b.value === ''),
   );
-  tags.forEach(({ key, value }, i) => {
+  // The join condition of each tag filter, in the order of `tags`.
+  const tagJoins = tags.map(({ key, value }, i) => {
     const alias = `g${i}`;
-    if (value === '') {
-      joins.push(`JOIN task_tags ${alias} ON ${alias}.task_id = t.id AND ${alias}.key = ?`);
-      params.push(key);
-    } else {
-      joins.push(
-        `JOIN task_tags ${alias} ON ${alias}.task_id = t.id AND ${alias}.key = ? AND ${alias}.value = ?`,
-      );
-      params.push(key, value);
-    }
+    params.push(key);
+    if (value === '') return `${alias}.task_id = t.id AND ${alias}.key = ?`;
+    params.push(value);
+    return `${alias}.task_id = t.id AND ${alias}.key = ? AND ${alias}.value = ?`;
   });
   // SQLite does not carry the join equality over to ORDER BY, so with tags
   // the page is ordered by g0.task_id, which the tag index already sorts.
@@ -71,9 +66,17 @@ export function buildListQuery(query: ListQuery): SqlQuery {
   params.push(query.pageSize + 1);
 
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  // With a state and a tag value, the planner starts from the state index and
+  // sorts every task in that state, which grows with the store. CROSS JOIN
+  // makes it walk the tag index in page order, which stops after one page.
+  const tagFirst = query.state !== undefined && tags.length > 0 && tags[0]!.value !== '';
+  const joins = tagJoins.map((on, i) => `JOIN task_tags g${i} ON ${on}`);
+  const from = tagFirst
+    ? [`FROM task_tags g0 CROSS JOIN tasks t ON ${tagJoins[0]}`, ...joins.slice(1)]
+    : ['FROM tasks t', ...joins];
   const page = [
-    `SELECT ${orderBy} AS id, t.state FROM tasks t`,
-    ...joins,
+    `SELECT ${orderBy} AS id, t.state`,
+    ...from,
     where,
     `ORDER BY ${orderBy} DESC LIMIT ?`,
   ]

@@ -57,6 +57,13 @@ export interface SqliteTaskStoreOptions {
  */
 const MAX_CACHED_STATEMENTS = 100;
 
+/** A create waiting for the group commit, with the callbacks of its promise. */
+interface PendingCreate {
+  task: Task;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /** A {@link TaskStore} in one SQLite file. */
 export class SqliteTaskStore implements TaskStore {
   readonly description: string;
@@ -68,8 +75,14 @@ export class SqliteTaskStore implements TaskStore {
   private readonly statisticsInterval: number;
   private readonly statements = new Map<string, Database.Statement>();
   private createsSinceStatistics = 0;
+  /** Creates waiting for the next group commit. */
+  private pendingCreates: PendingCreate[] = [];
+  private flushScheduled = false;
 
   private readonly createTransaction: Database.Transaction<(task: Task) => void>;
+  private readonly createBatchTransaction: Database.Transaction<
+    (tasks: readonly Task[]) => unknown[]
+  >;
   private readonly transitionTransaction: Database.Transaction<
     (id: string, request: TransitionRequest) => Task
   >;
@@ -109,6 +122,7 @@ export class SqliteTaskStore implements TaskStore {
     }
 
     this.createTransaction = this.db.transaction(prepareTaskInsert(this.db));
+    this.createBatchTransaction = this.db.transaction(this.createBatchNow);
     this.transitionTransaction = this.db.transaction(this.transitionNow);
     this.updateLogTransaction = this.db.transaction(this.updateLogNow);
     this.selectTask = this.db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`);
@@ -119,19 +133,55 @@ export class SqliteTaskStore implements TaskStore {
     this.logger.info({ file: this.file }, 'opened the task store');
   }
 
+  /**
+   * Stores a new task. Creates that arrive in the same turn of the event
+   * loop are committed together in one transaction, each in a savepoint of
+   * its own, so that a duplicate id fails only its own create: one commit
+   * (and one WAL sync) serves many creates. The promise settles after the commit.
+   */
   create(task: Task): Promise<void> {
-    return settle(() => {
-      try {
-        this.createTransaction.immediate(task);
-      } catch (error) {
-        if (isSqliteError(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
-          throw new TaskExistsError(task.id, { cause: error });
-        }
-        throw error;
-      }
-      this.countCreate();
+    return new Promise((resolve, reject) => {
+      this.pendingCreates.push({ task, resolve, reject });
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      setImmediate(() => this.flushCreates());
     });
   }
+
+  private flushCreates(): void {
+    this.flushScheduled = false;
+    const batch = this.pendingCreates;
+    this.pendingCreates = [];
+    if (batch.length === 0) return;
+    let failures: Array<unknown>;
+    try {
+      failures = this.createBatchTransaction.immediate(batch.map((pending) => pending.task));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const failure = failures[i];
+      if (failure === undefined) pending.resolve();
+      else pending.reject(failure);
+    });
+    this.countCreates(failures.filter((failure) => failure === undefined).length);
+  }
+
+  /** Inserts each task in a savepoint; returns each one's error, or undefined. */
+  private readonly createBatchNow = (tasks: readonly Task[]): unknown[] =>
+    tasks.map((task) => {
+      try {
+        // A transaction function called inside a transaction runs as a savepoint.
+        this.createTransaction(task);
+        return undefined;
+      } catch (error) {
+        if (isSqliteError(error, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+          return new TaskExistsError(task.id, { cause: error });
+        }
+        return error;
+      }
+    });
 
   get(id: string): Promise<Task | undefined> {
     return settle(() => {
@@ -178,6 +228,7 @@ export class SqliteTaskStore implements TaskStore {
   close(): Promise<void> {
     return settle(() => {
       if (!this.db.open) return;
+      this.flushCreates();
       this.statements.clear();
       this.db.close();
       this.logger.info({ file: this.file }, 'closed the task store');
@@ -225,8 +276,8 @@ export class SqliteTaskStore implements TaskStore {
     return fromTaskRow({ ...row, logs });
   };
 
-  private countCreate(): void {
-    this.createsSinceStatistics += 1;
+  private countCreates(count: number): void {
+    this.createsSinceStatistics += count;
     if (this.createsSinceStatistics < this.statisticsInterval) return;
     this.createsSinceStatistics = 0;
     try {
