@@ -83,12 +83,34 @@ export const TesOutput = Type.Object(
 );
 export type TesOutput = Type.Static<typeof TesOutput>;
 
+/**
+ * Largest `ram_gb` and `disk_gb` accepted: 1 PiB in GiB, the unit the
+ * runtime converts them with. It is far above any machine, and its byte
+ * count is still a safe integer, while a value such as 1e300 would
+ * become Infinity bytes.
+ */
+export const MAX_SIZE_GB = 1024 * 1024;
+
 export const TesResources = Type.Object(
   {
     cpu_cores: Type.Optional(Type.Integer({ format: 'int32', minimum: 1 })),
     preemptible: Type.Optional(Type.Boolean()),
-    ram_gb: Type.Optional(Type.Number({ format: 'double', exclusiveMinimum: 0 })),
-    disk_gb: Type.Optional(Type.Number({ format: 'double', exclusiveMinimum: 0 })),
+    ram_gb: Type.Optional(
+      Type.Number({
+        format: 'double',
+        exclusiveMinimum: 0,
+        maximum: MAX_SIZE_GB,
+        description: `Requested RAM in gigabytes, read as GiB; at most ${MAX_SIZE_GB} (1 PiB).`,
+      }),
+    ),
+    disk_gb: Type.Optional(
+      Type.Number({
+        format: 'double',
+        exclusiveMinimum: 0,
+        maximum: MAX_SIZE_GB,
+        description: `Requested disk size in gigabytes, read as GiB; at most ${MAX_SIZE_GB} (1 PiB).`,
+      }),
+    ),
     zones: Type.Optional(Type.Array(Type.String())),
     backend_parameters: Type.Optional(StringMap('Key/value pairs for backend configuration.')),
     backend_parameters_strict: Type.Optional(Type.Boolean({ default: false })),
