@@ -2,6 +2,23 @@ import { expect } from 'chai';
 import { startApi, minimalTask, type ApiHarness } from '../support/api-harness.js';
 import { assertOfficial } from '../support/official-spec.js';
 
+/** Returns an object nested `depth` levels deep: `{ a: { a: ... } }`. */
+function nested(depth: number): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  let current = root;
+  for (let level = 1; level < depth; level++) {
+    const child: Record<string, unknown> = {};
+    current.a = child;
+    current = child;
+  }
+  return root;
+}
+
+/** Returns {@link nested} as JSON text, which `JSON.stringify` cannot write that deep. */
+function nestedJson(depth: number): string {
+  return `${'{"a": '.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
+}
+
 describe('api: CreateTask', () => {
   let api: ApiHarness;
   before(async () => {
@@ -275,6 +292,196 @@ describe('api: CreateTask', () => {
         'resources.backend_parameters: unsupported keys VmSize with backend_parameters_strict; supported: network',
       ],
       ['body an array', [], 'body: must be a JSON object'],
+      [
+        'body nested 5,000 levels',
+        `{"executors": [{"image": "a", "command": ["x"]}], "tags": ${nestedJson(5000)}}`,
+        'body: objects and arrays are nested deeper than the limit of 64 levels',
+      ],
+      [
+        'NUL in a command argument',
+        { executors: [{ image: 'a', command: ['echo', 'a\0b'] }] },
+        'executors[0].command[1]: must not contain a NUL character',
+      ],
+      [
+        'NUL in the image',
+        { executors: [{ image: 'alpine\0', command: ['x'] }] },
+        'executors[0].image: must not contain a NUL character',
+      ],
+      [
+        'NUL in an env name',
+        { executors: [{ image: 'a', command: ['x'], env: { 'A\0': 'b' } }] },
+        'executors[0].env: variable name "A\\u0000" is not supported',
+      ],
+      [
+        'NUL in an env value',
+        { executors: [{ image: 'a', command: ['x'], env: { A: 'b\0' } }] },
+        'executors[0].env.A: must not contain a NUL character',
+      ],
+      [
+        'NUL in an input path',
+        minimalTask({ inputs: [{ path: '/in/a\0', content: 'x' }] }),
+        'inputs[0].path: must not contain a NUL character',
+      ],
+      [
+        'NUL in an output path',
+        minimalTask({ outputs: [{ path: '/out/a\0', url: 'file:///tmp/a' }] }),
+        'outputs[0].path: must not contain a NUL character',
+      ],
+      [
+        'NUL in a volume',
+        minimalTask({ volumes: ['/data\0'] }),
+        'volumes[0]: must not contain a NUL character',
+      ],
+      [
+        'NUL in workdir',
+        { executors: [{ image: 'a', command: ['x'], workdir: '/w\0' }] },
+        'executors[0].workdir: must not contain a NUL character',
+      ],
+      [
+        'NUL in an input url',
+        minimalTask({ inputs: [{ path: '/a', url: 'file:///tmp/a\0' }] }),
+        'inputs[0].url: must not contain a NUL character',
+      ],
+      [
+        'encoded NUL in a file url',
+        minimalTask({ inputs: [{ path: '/a', url: 'file:///tmp/a%00' }] }),
+        'inputs[0].url: must not contain an encoded NUL character (%00)',
+      ],
+      [
+        'NUL in an output url',
+        minimalTask({ outputs: [{ path: '/a', url: 'file:///tmp/a\0' }] }),
+        'outputs[0].url: must not contain a NUL character',
+      ],
+      [
+        'env name with -',
+        { executors: [{ image: 'a', command: ['x'], env: { 'MY-VAR': 'b' } }] },
+        'executors[0].env: variable name "MY-VAR" is not supported; ' +
+          'use letters, digits and _ and do not start with a digit',
+      ],
+      [
+        'env name with .',
+        { executors: [{ image: 'a', command: ['x'], env: { 'a.b': 'c' } }] },
+        'executors[0].env: variable name "a.b" is not supported',
+      ],
+      [
+        'env name starting with a digit',
+        { executors: [{ image: 'a', command: ['x'], env: { '1X': 'c' } }] },
+        'executors[0].env: variable name "1X" is not supported',
+      ],
+      [
+        'ram_gb 1e300',
+        minimalTask({ resources: { ram_gb: 1e300 } }),
+        'resources.ram_gb: must be at most 1048576',
+      ],
+      [
+        'disk_gb 1e300',
+        minimalTask({ resources: { disk_gb: 1e300 } }),
+        'resources.disk_gb: must be at most 1048576',
+      ],
+      [
+        'input path /',
+        minimalTask({ inputs: [{ path: '/', content: 'x' }] }),
+        'inputs[0].path: mounting / would hide the whole image',
+      ],
+      [
+        'input under /dev',
+        minimalTask({ inputs: [{ path: '/dev/data', content: 'x' }] }),
+        'inputs[0].path: /dev/data is inside /dev',
+      ],
+      [
+        'output under /proc',
+        minimalTask({ outputs: [{ path: '/proc/result', url: 'file:///tmp/r' }] }),
+        'outputs[0].path: /proc/result is inside /proc',
+      ],
+      [
+        'output under /.poiesis',
+        minimalTask({ outputs: [{ path: '/.poiesis/out/r', url: 'file:///tmp/r' }] }),
+        'outputs[0].path: /.poiesis/out is inside /.poiesis',
+      ],
+      ['volume /', minimalTask({ volumes: ['/'] }), 'volumes[0]: mounting / would hide'],
+      [
+        'volume under /sys',
+        minimalTask({ volumes: ['/sys/fs'] }),
+        'volumes[0]: /sys/fs is inside /sys',
+      ],
+      [
+        'input path twice',
+        minimalTask({
+          inputs: [
+            { path: '/d/x', content: 'a' },
+            { path: '/d/x/', content: 'b' },
+          ],
+        }),
+        'inputs[1].path: "/d/x" is also the path of inputs[0]',
+      ],
+      [
+        'input inside a file input',
+        minimalTask({
+          inputs: [
+            { path: '/d/x', content: 'a' },
+            { path: '/d/x/y', content: 'b' },
+          ],
+        }),
+        'inputs[1].path: "/d/x/y" cannot be inside "/d/x", which inputs[0] makes a file',
+      ],
+      [
+        'file input around an input',
+        minimalTask({
+          inputs: [
+            { path: '/d/x/y', content: 'a' },
+            { path: '/d/x', content: 'b' },
+          ],
+        }),
+        'inputs[1].path: "/d/x" cannot be a file, because "/d/x/y" of inputs[0] is inside it',
+      ],
+      [
+        'output url twice',
+        minimalTask({
+          outputs: [
+            { path: '/out/a', url: 'file:///tmp/r' },
+            { path: '/out/b', url: 'file:///tmp/r' },
+          ],
+        }),
+        'outputs[1].url: "file:///tmp/r" is also the url of outputs[0]',
+      ],
+      [
+        'http url without a host',
+        minimalTask({ inputs: [{ path: '/a', url: 'http://' }] }),
+        'inputs[0].url: "http://" has no host',
+      ],
+      [
+        'file url with another host',
+        minimalTask({ inputs: [{ path: '/a', url: 'file://otherhost/x' }] }),
+        'inputs[0].url: "file://otherhost/x" names the host "otherhost"',
+      ],
+      [
+        'url that does not parse',
+        minimalTask({ inputs: [{ path: '/a', url: 'https://exa mple.org/x' }] }),
+        'inputs[0].url: "https://exa mple.org/x" cannot be parsed as a URL',
+      ],
+      [
+        'command argument above 128 KiB',
+        { executors: [{ image: 'a', command: ['echo', 'a'.repeat(128 * 1024)] }] },
+        'executors[0].command[1]: the argument is 131072 bytes, above the limit of 131071 bytes',
+      ],
+      [
+        'env entry above 128 KiB',
+        { executors: [{ image: 'a', command: ['x'], env: { A: 'b'.repeat(128 * 1024) } }] },
+        'executors[0].env.A: NAME=value is 131074 bytes, above the limit of 131071 bytes',
+      ],
+      [
+        'command and env above 1 MiB',
+        {
+          executors: [
+            {
+              image: 'a',
+              command: Array.from({ length: 9 }, () => 'a'.repeat(100 * 1024)),
+              env: { A: 'b'.repeat(100 * 1024), B: 'c'.repeat(100 * 1024) },
+            },
+          ],
+        },
+        'executors[0]: command and env take 1126415 bytes, above the limit of 1048576 bytes',
+      ],
     ];
     for (const [name, task, message] of cases) {
       it(name, async () => {
@@ -293,6 +500,84 @@ describe('api: CreateTask', () => {
       expect(message).to.include('inputs[0].path: must be an absolute path');
       expect(message).to.include('inputs[0]: url or content required');
       expect(message).to.include('outputs[0].path_prefix: required when path has wildcards');
+    });
+
+    it('accepts a body nested 64 levels', async () => {
+      // The body is level 1, so `unknown` contains the remaining 63; unknown members are dropped.
+      const response = await api.request('POST', '/tasks', minimalTask({ unknown: nested(63) }));
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+    });
+
+    it('rejects a body nested 65 levels', async () => {
+      expect(await rejection(minimalTask({ unknown: nested(64) }))).to.include(
+        'limit of 64 levels',
+      );
+    });
+
+    it('drops unknown members and keeps string maps', async () => {
+      const task = minimalTask({
+        extra: nested(30),
+        executors: [{ image: 'a', command: ['x'], env: { A: 'b', _C1: 'd' }, more: 1 }],
+        inputs: [{ path: '/in/a', content: 'x', checksum: 'md5' }],
+        outputs: [{ path: '/out/b', url: 'file:///tmp/b', mode: 'w' }],
+        resources: { cpu_cores: 1, gpu: 2, backend_parameters: { network: 'none' } },
+        tags: { 'any key': 'v', 'x.y': 'w' },
+      });
+      const response = await api.request('POST', '/tasks', task);
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      const full = (await api.request('GET', `/tasks/${response.body.id}?view=FULL`)).body;
+      expect(full).to.not.have.property('extra');
+      expect(full.executors[0]).to.not.have.property('more');
+      expect(full.inputs[0]).to.not.have.property('checksum');
+      expect(full.outputs[0]).to.not.have.property('mode');
+      expect(full.resources).to.not.have.property('gpu');
+      expect(full.executors[0].env).to.deep.equal({ A: 'b', _C1: 'd' });
+      expect(full.tags).to.deep.equal({ 'any key': 'v', 'x.y': 'w' });
+      expect(full.resources.backend_parameters).to.deep.equal({ network: 'none' });
+      assertOfficial('tesTask', full);
+    });
+
+    it('skips validating server-set fields', async () => {
+      const task = minimalTask({
+        id: 5,
+        state: 'NOT_A_STATE',
+        creation_time: 7,
+        logs: [{ outputs: 'x' }],
+      });
+      const response = await api.request('POST', '/tasks', task);
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+    });
+
+    it('accepts the largest sizes', async () => {
+      const task = {
+        executors: [
+          {
+            image: 'a',
+            command: ['echo', 'a'.repeat(128 * 1024 - 1)],
+            env: { A: 'b'.repeat(128 * 1024 - 3) },
+          },
+        ],
+        resources: { ram_gb: 1024 * 1024, disk_gb: 1024 * 1024 },
+      };
+      const response = await api.request('POST', '/tasks', task);
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+    });
+
+    it('accepts paths and urls that look alike but do not clash', async () => {
+      const task = minimalTask({
+        inputs: [
+          { path: '/d', url: 'file:///tmp/d', type: 'DIRECTORY' },
+          { path: '/d/x', content: 'a' },
+          { path: '/d/xy', content: 'b' },
+        ],
+        outputs: [
+          { path: '/o/*.txt', path_prefix: '/o/', url: 'file:///tmp/r' },
+          { path: '/p/*.csv', path_prefix: '/p/', url: 'file:///tmp/r' },
+          { path: '/q', url: 'file://localhost/tmp/q' },
+        ],
+      });
+      const response = await api.request('POST', '/tasks', task);
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
     });
 
     it('accepts a strict task whose keys are supported in any case', async () => {

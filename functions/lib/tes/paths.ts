@@ -22,6 +22,17 @@ export function containerPathProblem(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Returns the problem with the container path in `field` as a
+ * `field: rule` message, or an empty list when the path is fine or is not
+ * a string, which the schema check reports.
+ */
+export function containerPathProblems(field: string, value: unknown): string[] {
+  if (typeof value !== 'string') return [];
+  const problem = containerPathProblem(value);
+  return problem ? [`${field}: ${problem}`] : [];
+}
+
 /** The leading directories of a wildcard path, up to the segment with the first pattern character. */
 export function fixedDirectoryOf(path: string): string {
   const segments = path.split('/');

@@ -1,0 +1,174 @@
+/**
+ * Rules for the inputs, outputs and volumes of a task beyond its JSON
+ * Schema: their paths, their URLs and what the runtime can mount.
+ */
+import { MountPlanError } from '../runtime/errors.js';
+import { normalizeContainerPath } from '../runtime/layout.js';
+import { isWithin, planMounts } from '../runtime/mounts.js';
+import { containerPathProblem, containerPathProblems, hasWildcard } from './paths.js';
+import type { TesInput, TesOutput, TesTask } from './schemas.js';
+import { canonicalUrl, urlProblem } from './validation-urls.js';
+
+/** URL schemes the storage backends accept; undefined accepts any. */
+export interface UrlSchemes {
+  inputSchemes?: readonly string[];
+  outputSchemes?: readonly string[];
+}
+
+/** Returns every problem of the task's inputs, outputs and volumes as `field.path: rule` messages. */
+export function fileProblems(task: TesTask, schemes: UrlSchemes): string[] {
+  const problems: string[] = [];
+  each(task.inputs, (input, i) => problems.push(...inputProblems(input, i, schemes)));
+  problems.push(...inputOverlapProblems(task.inputs));
+  each(task.outputs, (output, i) => problems.push(...outputProblems(output, i, schemes)));
+  problems.push(...duplicateOutputUrlProblems(task.outputs));
+  each(task.volumes, (volume, i) =>
+    problems.push(...containerPathProblems(`volumes[${i}]`, volume)),
+  );
+  problems.push(...mountProblems(task));
+  return problems;
+}
+
+function each<T>(items: readonly T[] | undefined, visit: (item: T, index: number) => void) {
+  if (Array.isArray(items)) items.forEach(visit);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function inputProblems(input: TesInput, index: number, schemes: UrlSchemes): string[] {
+  if (!isObject(input)) return [];
+  const field = `inputs[${index}]`;
+  const problems = containerPathProblems(`${field}.path`, input.path);
+  const hasContent = typeof input.content === 'string';
+  if (!hasContent && (input.url === undefined || input.url === '')) {
+    problems.push(`${field}: url or content required`);
+  }
+  if (hasContent && input.type === 'DIRECTORY') {
+    problems.push(`${field}.type: content makes a file, so type must be FILE`);
+  }
+  if (!hasContent && typeof input.url === 'string' && input.url !== '') {
+    const problem = urlProblem(input.url, schemes.inputSchemes);
+    if (problem) problems.push(`${field}.url: ${problem}`);
+  }
+  return problems;
+}
+
+/**
+ * Reports inputs with the same path, and inputs inside the path of a FILE
+ * input, because one path cannot be both a file and a directory.
+ */
+function inputOverlapProblems(inputs: readonly TesInput[] | undefined): string[] {
+  const problems: string[] = [];
+  const placed: Array<{ path: string; isFile: boolean; index: number }> = [];
+  each(inputs, (input, i) => {
+    if (!isObject(input) || typeof input.path !== 'string') return;
+    if (containerPathProblem(input.path) !== undefined) return;
+    const path = normalizeContainerPath(input.path);
+    const isFile = input.type !== 'DIRECTORY';
+    const field = `inputs[${i}].path`;
+    for (const other of placed) {
+      const otherField = `inputs[${other.index}]`;
+      if (path === other.path) {
+        problems.push(
+          `${field}: "${path}" is also the path of ${otherField}; give each input its own path`,
+        );
+      } else if (other.isFile && isWithin(path, other.path)) {
+        problems.push(
+          `${field}: "${path}" cannot be inside "${other.path}", which ${otherField} makes a file`,
+        );
+      } else if (isFile && isWithin(other.path, path)) {
+        problems.push(
+          `${field}: "${path}" cannot be a file, because "${other.path}" of ${otherField} is inside it`,
+        );
+      }
+    }
+    placed.push({ path, isFile, index: i });
+  });
+  return problems;
+}
+
+function outputProblems(output: TesOutput, index: number, schemes: UrlSchemes): string[] {
+  if (!isObject(output)) return [];
+  const field = `outputs[${index}]`;
+  const problems = containerPathProblems(`${field}.path`, output.path);
+  if (typeof output.path === 'string' && hasWildcard(output.path)) {
+    problems.push(...prefixProblems(output, field));
+  }
+  if (typeof output.url === 'string') {
+    const problem =
+      output.url === '' ? 'must not be empty' : urlProblem(output.url, schemes.outputSchemes);
+    if (problem) problems.push(`${field}.url: ${problem}`);
+  }
+  return problems;
+}
+
+function prefixProblems(output: TesOutput, field: string): string[] {
+  const prefix = output.path_prefix;
+  if (prefix === undefined || prefix === '') {
+    return [`${field}.path_prefix: required when path has wildcards`];
+  }
+  const pathProblem = containerPathProblem(prefix);
+  if (pathProblem) return [`${field}.path_prefix: ${pathProblem}`];
+  if (hasWildcard(prefix)) return [`${field}.path_prefix: must not contain wildcards`];
+  if (!output.path.startsWith(prefix)) {
+    return [`${field}.path_prefix: "${prefix}" is not a prefix of path "${output.path}"`];
+  }
+  return [];
+}
+
+/**
+ * Reports outputs that upload to the same url, where the second would
+ * overwrite or collide with the first. Two wildcard outputs may share a
+ * url, because each appends the names of its matches to it.
+ */
+function duplicateOutputUrlProblems(outputs: readonly TesOutput[] | undefined): string[] {
+  const problems: string[] = [];
+  const seen: Array<{ url: string; isWildcard: boolean; index: number }> = [];
+  each(outputs, (output, i) => {
+    if (!isObject(output) || typeof output.url !== 'string' || typeof output.path !== 'string') {
+      return;
+    }
+    const url = canonicalUrl(output.url);
+    if (url === undefined) return;
+    const isWildcard = hasWildcard(output.path);
+    const first = seen.find((other) => other.url === url && !(isWildcard && other.isWildcard));
+    if (first) {
+      problems.push(
+        `outputs[${i}].url: "${output.url}" is also the url of outputs[${first.index}]; ` +
+          'give each output its own url',
+      );
+    }
+    seen.push({ url, isWildcard, index: i });
+  });
+  return problems;
+}
+
+/**
+ * Reports the input, output and volume paths that the runtime cannot mount,
+ * such as `/`, anything under `/proc` or under its own `/.poiesis`, with the
+ * rules of the runtime's mount planner. It runs only when all these paths
+ * are absolute container paths, because the planner would report a
+ * malformed path a second time.
+ */
+function mountProblems(task: TesTask): string[] {
+  const lists = [task.inputs, task.outputs, task.volumes];
+  if (!lists.every((list) => list === undefined || Array.isArray(list))) return [];
+  const paths = [
+    ...(task.inputs ?? []).map((input) => (isObject(input) ? input.path : undefined)),
+    ...(task.outputs ?? []).map((output) => (isObject(output) ? output.path : undefined)),
+    ...(task.volumes ?? []),
+  ];
+  const plannable = paths.every(
+    (path) => typeof path === 'string' && containerPathProblem(path) === undefined,
+  );
+  if (!plannable) return [];
+  try {
+    planMounts(task);
+    return [];
+  } catch (error) {
+    if (error instanceof MountPlanError) return [...error.problems];
+    throw error;
+  }
+}
