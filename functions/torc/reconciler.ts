@@ -24,7 +24,7 @@ import type { Orchestrator } from './orchestrator.js';
 export interface ReconcilerOptions extends FlowContext {
   orchestrator: Orchestrator;
   filers: FilerLauncher;
-  runtime: Pick<Runtime, 'listTaskIds'>;
+  runtime: Pick<Runtime, 'listTaskIds' | 'inspectExecutor'>;
 }
 
 /**
@@ -97,6 +97,18 @@ export class Reconciler {
     return removed;
   }
 
+  /** Whether the task's current executor runs: a long executor is no stall. */
+  private async executorRuns(task: Task): Promise<boolean> {
+    const logs = executorLogs(task);
+    const current = logs.length - 1;
+    if (current < 0 || logs[current]?.end_time !== undefined) return false;
+    const status = await this.options.runtime.inspectExecutor({
+      taskId: task.id,
+      executorIndex: current,
+    });
+    return status?.state === 'running';
+  }
+
   private async repair(task: Task): Promise<boolean> {
     const { orchestrator, filers, publisher, logger } = this.options;
     switch (task.state) {
@@ -109,6 +121,7 @@ export class Reconciler {
         break;
       case 'RUNNING':
         if (filers.isRunning('outputs', task.id)) return false;
+        if (await this.executorRuns(task)) return false;
         await publisher.publish(buildEvent('inputs.staged', task.id, {}, { producer: 'torc' }));
         break;
       case 'CANCELING':

@@ -139,6 +139,23 @@ describe('services: reconciler', () => {
       expect(services.publisher.typesFor(running.id)).to.deep.equal(['inputs.staged']);
     });
 
+    it('skips a task whose executor runs', async () => {
+      const task = await services.addTask({
+        state: 'RUNNING',
+        executorLogs: [{ exit_code: -1, start_time: services.clock.iso() }],
+      });
+      services.runtime.putContainer({
+        taskId: task.id,
+        executorIndex: 0,
+        image: 'alpine',
+        state: 'running',
+      });
+      await services.reconciler.reconcile();
+
+      expect(await services.reconciler.reconcile()).to.equal(0);
+      expect(services.publisher.typesFor(task.id)).to.deep.equal([]);
+    });
+
     it('skips a task whose state changed', async () => {
       const { id } = await services.addTask();
       await services.reconciler.reconcile();
