@@ -39,6 +39,11 @@ function toComponent(schema: unknown, top = true): unknown {
   if (!top && typeof title === 'string') return { $ref: `#/components/schemas/${title}` };
   const result: JsonObject = {};
   for (const [key, value] of Object.entries(rest)) result[key] = toComponent(value, false);
+  // JSON Schema writes an exclusive bound as a number; OpenAPI 3.0 as a flag on minimum.
+  if (typeof result.exclusiveMinimum === 'number') {
+    result.minimum = result.exclusiveMinimum;
+    result.exclusiveMinimum = true;
+  }
   return result;
 }
 
