@@ -18,6 +18,7 @@
 import { buildEvent } from '../lib/events/catalogue.js';
 import { PoiesisError, StateConflictError } from '../lib/errors.js';
 import { executorLogs, requireTask, timestamp, type FlowContext } from '../lib/flow/context.js';
+import { TaskRemovedError } from '../lib/runtime/errors.js';
 import type { ContainerStatus, Runtime } from '../lib/runtime/runtime.js';
 import type { Task } from '../lib/tes/schemas.js';
 
@@ -178,6 +179,10 @@ export class ExecutorMonitor {
         });
       }
     } catch (error) {
+      if (error instanceof TaskRemovedError) {
+        logger.debug({ taskId: task.id, index }, 'late start of a removed task skipped');
+        return;
+      }
       const reason = error instanceof PoiesisError ? error.reason : 'ExecutorStartFailed';
       const message = `starting executor ${index} failed: ${error instanceof Error ? error.message : String(error)}`;
       logger.warn({ taskId: task.id, index, reason, err: error }, message);

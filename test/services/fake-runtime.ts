@@ -19,7 +19,7 @@ import type {
   Runtime,
   RuntimeTask,
 } from '../../functions/lib/runtime/runtime.js';
-import { ContainerStartError } from '../../functions/lib/runtime/errors.js';
+import { TaskRemovedError } from '../../functions/lib/runtime/errors.js';
 
 /** One call to the runtime, in the order the services made them. */
 export interface RuntimeCall {
@@ -158,7 +158,7 @@ export class FakeRuntime implements Runtime {
     const ref = { taskId: task.id, executorIndex };
     await this.record({ method: 'startExecutor', ...ref });
     if (this.removed.has(task.id)) {
-      throw new ContainerStartError(namesOf(ref).name, 'the task was removed');
+      throw new TaskRemovedError(task.id);
     }
     const existing = this.containers.get(keyOf(ref));
     if (existing) return { ...existing };

@@ -19,6 +19,7 @@ import { ContainerEngine, type ExecFileFunction } from './engine.js';
 import {
   ContainerEngineError,
   ContainerStartError,
+  TaskRemovedError,
   ImagePullError,
   InvalidImageNameError,
   MountPlanError,
@@ -189,12 +190,7 @@ export class ContainerCliRuntime implements Runtime {
    * Trying `run` first spares the common case two engine calls.
    */
   async startExecutor(task: RuntimeTask, executorIndex: number): Promise<ContainerStatus> {
-    if (this.removedTasks.has(task.id)) {
-      throw new ContainerStartError(
-        containerName({ taskId: task.id, executorIndex }),
-        'the task was removed; nothing of it starts again',
-      );
-    }
+    if (this.removedTasks.has(task.id)) throw new TaskRemovedError(task.id);
     const start = this.createExecutor(task, executorIndex);
     const starts = this.starts.get(task.id) ?? new Set<Promise<unknown>>();
     starts.add(start);

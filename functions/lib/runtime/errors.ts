@@ -50,6 +50,19 @@ export class ContainerStartError extends PoiesisError {
 }
 
 /**
+ * A start for a task whose resources were removed, which arrives late from a
+ * delayed or duplicated event. Nothing of a removed task starts again.
+ */
+export class TaskRemovedError extends PoiesisError {
+  readonly status = 409;
+  readonly reason = 'TaskRemoved';
+
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} was removed; nothing of it starts again`);
+  }
+}
+
+/**
  * A container engine command failed or timed out. Usually transient, such
  * as a busy or restarting engine, so the caller may retry.
  */
