@@ -87,6 +87,24 @@ describe('ContainerEngine', function () {
     expect(cli.calls[0]!.timeout).to.equal(1234);
   });
 
+  it('listStates reads podman and docker states', async function () {
+    const cli = fakeCli(() => ({
+      stdout:
+        'aaa Up 3 seconds\nbbb Exited (0) 1 second ago\nccc running\nddd exited\neee Created\nfff Removing\n',
+    }));
+    const engine = new ContainerEngine({ binary: 'podman', execFile: cli.execFile });
+    expect(await engine.listStates({ a: '1' })).to.deep.equal([
+      { id: 'aaa', state: 'running' },
+      { id: 'bbb', state: 'exited' },
+      { id: 'ccc', state: 'running' },
+      { id: 'ddd', state: 'exited' },
+      { id: 'eee', state: 'created' },
+      { id: 'fff', state: 'unknown' },
+    ]);
+    expect(cli.calls[0]!.args).to.include('{{.ID}} {{.State}}');
+    expect(cli.calls[0]!.args).to.include('label=a=1');
+  });
+
   it('listIds filters by every label', async function () {
     const cli = fakeCli(() => ({ stdout: 'aaa\nbbb\n' }));
     const engine = new ContainerEngine({ binary: 'podman', execFile: cli.execFile });

@@ -25,12 +25,17 @@ class FakeContainers {
 
   watch(listener: (event: ContainerEvent) => void | Promise<void>, onError?: () => void) {
     return new PollingWatcher({
-      listIds: () => {
+      list: () => {
         if (this.failNextList) {
           this.failNextList = false;
           return Promise.reject(new Error('engine busy'));
         }
-        return Promise.resolve([...this.statuses.keys()]);
+        return Promise.resolve(
+          [...this.statuses.values()].map((status) => ({
+            id: status.containerId,
+            state: status.state,
+          })),
+        );
       },
       inspect: (ids) =>
         Promise.resolve(

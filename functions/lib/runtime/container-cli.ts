@@ -15,7 +15,7 @@ import path from 'node:path';
 import { access, chmod, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { componentLogger, type Logger } from '../logging.js';
 import type { TesExecutor, TesResources } from '../tes/schemas.js';
-import { ContainerEngine, type ExecFileFunction } from './engine.js';
+import { ContainerEngine, type ListedContainer, type ExecFileFunction } from './engine.js';
 import {
   ContainerEngineError,
   ContainerStartError,
@@ -217,7 +217,8 @@ export class ContainerCliRuntime implements Runtime {
     checkImageName(executor.image);
     await this.runContainer(task, executorIndex, layout, plan.mounts);
 
-    const started = await this.inspectExecutor(ref);
+    // By name: one engine call instead of a listing by labels and an inspect.
+    const [started] = await this.inspectStatuses([containerName(ref)]);
     if (started === undefined) {
       throw new ContainerStartError(
         containerName(ref),
@@ -247,10 +248,10 @@ export class ContainerCliRuntime implements Runtime {
   }
 
   async stopExecutor(ref: ExecutorRef): Promise<void> {
-    const ids = await this.engine.listIds(this.executorLabels(ref));
-    await this.stopAndRemove(ids);
+    const containers = await this.engine.listStates(this.executorLabels(ref));
+    await this.stopAndRemove(containers);
     this.logger.info(
-      { taskId: ref.taskId, executorIndex: ref.executorIndex, containers: ids.length },
+      { taskId: ref.taskId, executorIndex: ref.executorIndex, containers: containers.length },
       'executor container stopped and removed',
     );
   }
@@ -283,10 +284,13 @@ export class ContainerCliRuntime implements Runtime {
     this.forgetOldRemovals();
     this.removedTasks.set(taskId, Date.now());
     await Promise.allSettled([...(this.starts.get(taskId) ?? [])]);
-    const ids = await this.engine.listIds(this.taskLabels(taskId));
-    await this.stopAndRemove(ids);
+    const containers = await this.engine.listStates(this.taskLabels(taskId));
+    await this.stopAndRemove(containers);
     await this.deleteVolume(taskId);
-    this.logger.info({ taskId, containers: ids.length }, 'task containers and volume removed');
+    this.logger.info(
+      { taskId, containers: containers.length },
+      'task containers and volume removed',
+    );
   }
 
   /**
@@ -295,7 +299,7 @@ export class ContainerCliRuntime implements Runtime {
    */
   watch(listener: ContainerEventListener, options: WatchOptions = {}): ContainerWatch {
     const watcher = new PollingWatcher({
-      listIds: () => this.engine.listIds(this.runtimeLabels()),
+      list: () => this.engine.listStates(this.runtimeLabels()),
       inspect: (ids) => this.inspectStatuses(ids),
       removedByRuntime: (id) => this.removedIds.has(id),
       intervalMs: this.pollIntervalMs,
@@ -494,7 +498,9 @@ export class ContainerCliRuntime implements Runtime {
       existing.message === undefined &&
       (existing.state === 'running' || existing.state === 'exited');
     if (healthy) return;
-    if (existing !== undefined) await this.stopAndRemove([existing.containerId]);
+    if (existing !== undefined) {
+      await this.stopAndRemove([{ id: existing.containerId, state: existing.state }]);
+    }
     throw new ContainerStartError(containerName(ref), error.detail, { cause: error });
   }
 
@@ -540,14 +546,20 @@ export class ContainerCliRuntime implements Runtime {
   }
 
   /** Stops containers with the grace period, then removes them. Containers already gone count as removed. */
-  private async stopAndRemove(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
+  /** Stops the containers that may still run, with a grace period, then removes them all. */
+  private async stopAndRemove(containers: readonly ListedContainer[]): Promise<void> {
+    if (containers.length === 0) return;
+    const ids = containers.map((container) => container.id);
     for (const id of ids) this.rememberRemoved(id);
+    // An exited container needs no stop, which spares the teardown of a finished task a call.
+    const live = containers.filter((container) => container.state !== 'exited');
     try {
-      await this.engine.run(
-        ['stop', '--time', String(this.stopTimeoutSeconds), ...ids],
-        (this.stopTimeoutSeconds + 30) * 1000,
-      );
+      if (live.length > 0) {
+        await this.engine.run(
+          ['stop', '--time', String(this.stopTimeoutSeconds), ...live.map(({ id }) => id)],
+          (this.stopTimeoutSeconds + 30) * 1000,
+        );
+      }
     } catch (error) {
       // Usually a container that is gone already; `rm` below decides.
       this.logger.debug({ err: error, containers: ids }, 'stopping containers failed');

@@ -1,6 +1,7 @@
 /**
  * Calls to the podman or docker CLI. Only subcommands and output shapes the
- * two share are used: `run`, `ps -aq --no-trunc --filter label=...`,
+ * two share are used: `run`, `ps --all --no-trunc --filter label=...` (ids, or
+ * ids with states),
  * `inspect` (a JSON array), `image inspect`, `pull`, `stop` and `rm`.
  *
  * Every call goes through `execFile` with an argv array, never a shell, so
@@ -8,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { ContainerEngineError, ContainerEngineNotFoundError } from './errors.js';
+import type { ContainerState } from './runtime.js';
 
 /** Engines tried in order when none is configured. */
 export const DEFAULT_ENGINES: readonly string[] = ['podman', 'docker'];
@@ -66,6 +68,23 @@ export async function detectEngine(
 }
 
 /** The fields of `inspect` output that the runtime reads; podman and docker share them. */
+/** A container as `ps` lists it. */
+export interface ListedContainer {
+  id: string;
+  state: ContainerState;
+}
+
+/**
+ * Reads the state column of `ps`: docker prints a word such as `running`,
+ * podman 4 a phrase such as `Up 3 seconds` or `Exited (0) 1 second ago`.
+ */
+export function coarseState(text: string): ContainerState {
+  if (/^(up|running|paused|restarting)\b/i.test(text)) return 'running';
+  if (/^(exited|stopped|dead)\b/i.test(text)) return 'exited';
+  if (/^(created|initialized|configured)\b/i.test(text)) return 'created';
+  return 'unknown';
+}
+
 export interface InspectedContainer {
   Id: string;
   Name: string;
@@ -157,6 +176,32 @@ export class ContainerEngine {
     ]);
     const { stdout } = await this.run(['ps', '--all', '--quiet', '--no-trunc', ...filters]);
     return stdout.split('\n').filter((line) => line.trim() !== '');
+  }
+
+  /**
+   * Lists containers with their coarse state, in one `ps` call, so that
+   * callers inspect only the containers whose state matters to them.
+   */
+  async listStates(labels: Readonly<Record<string, string>>): Promise<ListedContainer[]> {
+    const filters = Object.entries(labels).flatMap(([key, value]) => [
+      '--filter',
+      `label=${key}=${value}`,
+    ]);
+    const { stdout } = await this.run([
+      'ps',
+      '--all',
+      '--no-trunc',
+      '--format',
+      '{{.ID}} {{.State}}',
+      ...filters,
+    ]);
+    return stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => {
+        const [id = '', ...state] = line.trim().split(' ');
+        return { id, state: coarseState(state.join(' ')) };
+      });
   }
 
   /**

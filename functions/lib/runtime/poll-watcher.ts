@@ -23,10 +23,11 @@ import type {
   ContainerStatus,
   ContainerWatch,
 } from './runtime.js';
+import type { ListedContainer } from './engine.js';
 
 export interface PollingWatcherOptions {
-  /** Lists the ids of every container the watch covers. */
-  listIds: () => Promise<string[]>;
+  /** Lists every container the watch covers, with its coarse state. */
+  list: () => Promise<ListedContainer[]>;
   /** Reads the status of containers; a container removed meanwhile is left out. */
   inspect: (ids: readonly string[]) => Promise<ContainerStatus[]>;
   /** Whether the runtime removed this container itself, which is no event. */
@@ -101,10 +102,18 @@ export class PollingWatcher implements ContainerWatch {
 
   /** Runs one round: reports vanished containers, then starts and exits. */
   private async poll(): Promise<void> {
-    const ids = new Set(await this.options.listIds());
-    await this.reportDeleted(ids);
+    const listed = await this.options.list();
+    await this.reportDeleted(new Set(listed.map((container) => container.id)));
 
-    const pending = [...ids].filter((id) => this.seen.get(id)?.reported !== 'exited');
+    // Only containers with something to report are inspected: a steady poll is one `ps`.
+    const pending = listed
+      .filter(({ id, state }) => {
+        const reported = this.seen.get(id)?.reported;
+        if (reported === 'exited') return false;
+        if (state === 'running') return reported !== 'started';
+        return state === 'exited' || state === 'unknown';
+      })
+      .map(({ id }) => id);
     const statuses = await this.options.inspect(pending);
     for (const status of statuses) {
       if (this.closed) return;
