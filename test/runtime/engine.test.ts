@@ -90,18 +90,19 @@ describe('ContainerEngine', function () {
   it('listStates reads podman and docker states', async function () {
     const cli = fakeCli(() => ({
       stdout:
-        'aaa Up 3 seconds\nbbb Exited (0) 1 second ago\nccc running\nddd exited\neee Created\nfff Removing\n',
+        'aaa a Up 3 seconds\nbbb b Exited (0) 1 second ago\nccc c running\nddd d exited\n' +
+        'eee e Created\nfff f Removing\n',
     }));
     const engine = new ContainerEngine({ binary: 'podman', execFile: cli.execFile });
     expect(await engine.listStates({ a: '1' })).to.deep.equal([
-      { id: 'aaa', state: 'running' },
-      { id: 'bbb', state: 'exited' },
-      { id: 'ccc', state: 'running' },
-      { id: 'ddd', state: 'exited' },
-      { id: 'eee', state: 'created' },
-      { id: 'fff', state: 'unknown' },
+      { id: 'aaa', name: 'a', state: 'running' },
+      { id: 'bbb', name: 'b', state: 'exited' },
+      { id: 'ccc', name: 'c', state: 'running' },
+      { id: 'ddd', name: 'd', state: 'exited' },
+      { id: 'eee', name: 'e', state: 'created' },
+      { id: 'fff', name: 'f', state: 'unknown' },
     ]);
-    expect(cli.calls[0]!.args).to.include('{{.ID}} {{.State}}');
+    expect(cli.calls[0]!.args).to.include('{{.ID}} {{.Names}} {{.State}}');
     expect(cli.calls[0]!.args).to.include('label=a=1');
   });
 

@@ -33,6 +33,7 @@ class FakeContainers {
         return Promise.resolve(
           [...this.statuses.values()].map((status) => ({
             id: status.containerId,
+            name: status.name,
             state: status.state,
           })),
         );

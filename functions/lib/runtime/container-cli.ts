@@ -24,7 +24,12 @@ import {
   InvalidImageNameError,
   MountPlanError,
 } from './errors.js';
-import { LABELS, containerName, toContainerStatus } from './container-status.js';
+import {
+  LABELS,
+  containerName,
+  containerNamePrefix,
+  toContainerStatus,
+} from './container-status.js';
 import { envArguments } from './env-file.js';
 import { helperArguments } from './helper.js';
 import { TaskLayout } from './layout.js';
@@ -94,6 +99,9 @@ export interface ContainerCliRuntimeOptions {
   logger?: Logger;
 }
 
+/** How long removals wait for others to join their batch, in milliseconds. */
+const REMOVAL_BATCH_MS = 20;
+
 /** Rejects an image name that `run` would read as an option or split. */
 function checkImageName(image: string): void {
   if (image.startsWith('-') || /\s/.test(image)) throw new InvalidImageNameError(image);
@@ -119,6 +127,13 @@ export class ContainerCliRuntime implements Runtime {
   private readonly logger: Logger;
   /** Containers this runtime removed, which its watchers do not report as deleted. */
   private readonly removedIds = new Set<string>();
+  /** Task removals waiting for the next batch, with the callbacks of their promises. */
+  private removals: Array<{
+    taskId: string;
+    resolve: (containers: number) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  private removalTimer: NodeJS.Timeout | undefined;
   /** Executor starts under way, by task id; `removeTask` waits for them. */
   private readonly starts = new Map<string, Set<Promise<unknown>>>();
   /**
@@ -284,13 +299,38 @@ export class ContainerCliRuntime implements Runtime {
     this.forgetOldRemovals();
     this.removedTasks.set(taskId, Date.now());
     await Promise.allSettled([...(this.starts.get(taskId) ?? [])]);
-    const containers = await this.engine.listStates(this.taskLabels(taskId));
-    await this.stopAndRemove(containers);
+    const containers = await this.removeContainersOf(taskId);
     await this.deleteVolume(taskId);
-    this.logger.info(
-      { taskId, containers: containers.length },
-      'task containers and volume removed',
-    );
+    this.logger.info({ taskId, containers }, 'task containers and volume removed');
+  }
+
+  /**
+   * Removes the containers of a task together with those of other tasks
+   * removed within {@link REMOVAL_BATCH_MS}: one `ps` and one `rm` serve them
+   * all, which matters when many tasks end at once. Resolves with the
+   * number of the task's containers.
+   */
+  private removeContainersOf(taskId: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.removals.push({ taskId, resolve, reject });
+      this.removalTimer ??= setTimeout(() => void this.flushRemovals(), REMOVAL_BATCH_MS);
+    });
+  }
+
+  private async flushRemovals(): Promise<void> {
+    const batch = this.removals;
+    this.removals = [];
+    this.removalTimer = undefined;
+    try {
+      const listed = await this.engine.listStates(this.runtimeLabels());
+      const ofTask = (taskId: string) =>
+        listed.filter((container) => container.name.startsWith(containerNamePrefix(taskId)));
+      const counts = batch.map(({ taskId }) => ofTask(taskId).length);
+      await this.stopAndRemove(batch.flatMap(({ taskId }) => ofTask(taskId)));
+      batch.forEach((removal, i) => removal.resolve(counts[i]!));
+    } catch (error) {
+      for (const removal of batch) removal.reject(error);
+    }
   }
 
   /**
@@ -499,7 +539,9 @@ export class ContainerCliRuntime implements Runtime {
       (existing.state === 'running' || existing.state === 'exited');
     if (healthy) return;
     if (existing !== undefined) {
-      await this.stopAndRemove([{ id: existing.containerId, state: existing.state }]);
+      await this.stopAndRemove([
+        { id: existing.containerId, name: existing.name, state: existing.state },
+      ]);
     }
     throw new ContainerStartError(containerName(ref), error.detail, { cause: error });
   }

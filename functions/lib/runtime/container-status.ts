@@ -21,7 +21,12 @@ export const LABELS = {
 
 /** Deterministic container name, so that a second start of the same executor is recognised. */
 export function containerName(ref: ExecutorRef): string {
-  return `poiesis-${ref.taskId}-exec-${ref.executorIndex}`;
+  return `${containerNamePrefix(ref.taskId)}${ref.executorIndex}`;
+}
+
+/** The start of the names of every executor container of a task. */
+export function containerNamePrefix(taskId: string): string {
+  return `poiesis-${taskId}-exec-`;
 }
 
 /**

@@ -71,6 +71,7 @@ export async function detectEngine(
 /** A container as `ps` lists it. */
 export interface ListedContainer {
   id: string;
+  name: string;
   state: ContainerState;
 }
 
@@ -192,15 +193,15 @@ export class ContainerEngine {
       '--all',
       '--no-trunc',
       '--format',
-      '{{.ID}} {{.State}}',
+      '{{.ID}} {{.Names}} {{.State}}',
       ...filters,
     ]);
     return stdout
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => {
-        const [id = '', ...state] = line.trim().split(' ');
-        return { id, state: coarseState(state.join(' ')) };
+        const [id = '', name = '', ...state] = line.trim().split(' ');
+        return { id, name, state: coarseState(state.join(' ')) };
       });
   }
 
