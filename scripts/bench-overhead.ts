@@ -63,14 +63,40 @@ async function startLocal(dataDir: string): Promise<{ url: string; stop: () => v
   return { url, stop: () => child.kill('SIGTERM') };
 }
 
-/** Submits the echo task and polls every 5 ms until it is COMPLETE. */
-async function poiesisTask(url: string): Promise<void> {
+async function submit(url: string): Promise<string> {
   const created = await fetch(`${url}/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ executors: [{ image: IMAGE, command: ['echo', 'hello'] }] }),
   });
-  const { id } = (await created.json()) as { id: string };
+  return ((await created.json()) as { id: string }).id;
+}
+
+/**
+ * Submits `count` echo tasks at once and waits until all are COMPLETE,
+ * checking them with one list request every 50 ms as a client of many tasks would.
+ */
+async function poiesisBatch(url: string, count: number): Promise<void> {
+  const ids = new Set(await Promise.all(Array.from({ length: count }, () => submit(url))));
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const page = (await (await fetch(`${url}/tasks?page_size=${count + 10}`)).json()) as {
+      tasks: Array<{ id: string; state: string }>;
+    };
+    const states = page.tasks.filter((task) => ids.has(task.id)).map((task) => task.state);
+    const failed = states.filter(
+      (state) => !['QUEUED', 'INITIALIZING', 'RUNNING', 'COMPLETE'].includes(state),
+    );
+    if (failed.length > 0) throw new Error(`tasks ended ${failed.join(', ')}`);
+    if (states.length === count && states.every((state) => state === 'COMPLETE')) return;
+    if (Date.now() > deadline) throw new Error(`the ${count} tasks did not finish in 300 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Submits the echo task and polls every 5 ms until it is COMPLETE. */
+async function poiesisTask(url: string): Promise<void> {
+  const id = await submit(url);
   const deadline = Date.now() + 120_000;
   for (;;) {
     const task = (await (await fetch(`${url}/tasks/${id}`)).json()) as { state: string };
@@ -102,9 +128,7 @@ async function main(): Promise<void> {
     const oneGoal = 1.3 * bareOne + 150;
 
     const bareBatch = await timed(() => Promise.all(Array.from({ length: batch }, bareRun)));
-    const poiesisBatch = await timed(() =>
-      Promise.all(Array.from({ length: batch }, () => poiesisTask(local.url))),
-    );
+    const poiesisBatchMs = await timed(() => poiesisBatch(local.url, batch));
     const batchGoal = 1.5 * bareBatch;
 
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -119,7 +143,7 @@ async function main(): Promise<void> {
     console.log(`${batch} at once, wall time:`);
     console.log(`  bare ${engine} run --rm  ${bareBatch.toFixed(0)} ms`);
     console.log(
-      `  poiesis                 ${poiesisBatch.toFixed(0)} ms (ratio ${(poiesisBatch / bareBatch).toFixed(2)}, goal under 1.5: ${poiesisBatch < batchGoal ? 'met' : 'missed'})`,
+      `  poiesis                 ${poiesisBatchMs.toFixed(0)} ms (ratio ${(poiesisBatchMs / bareBatch).toFixed(2)}, goal under 1.5: ${poiesisBatchMs < batchGoal ? 'met' : 'missed'})`,
     );
   } finally {
     local.stop();
