@@ -28,6 +28,7 @@ import {
   LABELS,
   containerName,
   containerNamePrefix,
+  taskIdOfContainerName,
   toContainerStatus,
 } from './container-status.js';
 import { envArguments } from './env-file.js';
@@ -230,9 +231,24 @@ export class ContainerCliRuntime implements Runtime {
     await this.prepareVolume(layout, plan);
     await this.prepareExecutorDirectory(layout, executorIndex);
     checkImageName(executor.image);
-    await this.runContainer(task, executorIndex, layout, plan.mounts);
+    const containerId = await this.runContainer(task, executorIndex, layout, plan.mounts);
+    if (containerId) {
+      // `run --detach` returns once the process runs, so no inspect is needed to say so.
+      this.logger.info(
+        { taskId: task.id, executorIndex, containerId, image: executor.image },
+        'executor container started',
+      );
+      return {
+        ...ref,
+        containerId,
+        name: containerName(ref),
+        image: executor.image,
+        state: 'running',
+        startTime: new Date().toISOString(),
+      };
+    }
 
-    // By name: one engine call instead of a listing by labels and an inspect.
+    // Another call started it: its status comes from the engine, by name.
     const [started] = await this.inspectStatuses([containerName(ref)]);
     if (started === undefined) {
       throw new ContainerStartError(
@@ -286,8 +302,11 @@ export class ContainerCliRuntime implements Runtime {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    const containers = await this.inspectStatuses(await this.engine.listIds(this.runtimeLabels()));
-    for (const container of containers) ids.add(container.taskId);
+    // Names carry the task id, so a listing serves without inspecting every container.
+    for (const { name } of await this.engine.listStates(this.runtimeLabels())) {
+      const taskId = taskIdOfContainerName(name);
+      if (taskId !== undefined) ids.add(taskId);
+    }
     return [...ids].sort();
   }
 
@@ -467,7 +486,7 @@ export class ContainerCliRuntime implements Runtime {
     executorIndex: number,
     layout: TaskLayout,
     mounts: readonly PlannedMount[],
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const executor = task.executors[executorIndex] as TesExecutor;
     const ref = { taskId: task.id, executorIndex };
     const name = containerName(ref);
@@ -501,27 +520,39 @@ export class ContainerCliRuntime implements Runtime {
       ...helperArguments(executor, { busybox: HELPER_BINARY_PATH, logDirectory: HELPER_LOG_PATH }),
     ];
     try {
-      await this.runOrPull(args, executor.image, ref);
+      return await this.runOrPull(args, executor.image, ref);
     } finally {
       await rm(envFile, { force: true });
     }
   }
 
   /** Runs `run`; when it fails on a missing image, pulls the image and runs again. */
-  private async runOrPull(args: string[], image: string, ref: ExecutorRef): Promise<void> {
+  /**
+   * Runs `run`; when it fails on a missing image, pulls the image and runs
+   * again. Returns the id `run` printed, or undefined when another call had
+   * started the container already.
+   */
+  private async runOrPull(
+    args: string[],
+    image: string,
+    ref: ExecutorRef,
+  ): Promise<string | undefined> {
     try {
-      await this.engine.run(args);
-      return;
+      return (await this.engine.run(args)).stdout.trim();
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
-      if (await this.engine.imageExists(image)) return this.recoverFailedRun(ref, error);
+      if (await this.engine.imageExists(image)) {
+        await this.recoverFailedRun(ref, error);
+        return undefined;
+      }
     }
     await this.ensureImage(image);
     try {
-      await this.engine.run(args);
+      return (await this.engine.run(args)).stdout.trim();
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
       await this.recoverFailedRun(ref, error);
+      return undefined;
     }
   }
 

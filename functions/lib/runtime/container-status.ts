@@ -29,6 +29,11 @@ export function containerNamePrefix(taskId: string): string {
   return `poiesis-${taskId}-exec-`;
 }
 
+/** The task id in an executor container's name, or undefined for another name. */
+export function taskIdOfContainerName(name: string): string | undefined {
+  return /^poiesis-(.+)-exec-\d+$/.exec(name)?.[1];
+}
+
 /**
  * Engine states by the state the interface reports. podman's `stopped` is
  * a container whose process ended but whose cleanup has not run yet.
