@@ -526,7 +526,6 @@ export class ContainerCliRuntime implements Runtime {
     }
   }
 
-  /** Runs `run`; when it fails on a missing image, pulls the image and runs again. */
   /**
    * Runs `run`; when it fails on a missing image, pulls the image and runs
    * again. Returns the id `run` printed, or undefined when another call had

@@ -135,9 +135,9 @@ export class SqliteTaskStore implements TaskStore {
 
   /**
    * Stores a new task. Creates that arrive in the same turn of the event
-   * loop are committed together in one transaction, each in a savepoint of
-   * its own, so that a duplicate id fails only its own create: one commit
-   * (and one WAL sync) serves many creates. The promise settles after the commit.
+   * loop are committed together in one transaction, so one commit and one
+   * WAL sync serve many creates. Each runs in a savepoint of its own, so a
+   * duplicate id fails only its own create. The promise settles after the commit.
    */
   create(task: Task): Promise<void> {
     return new Promise((resolve, reject) => {
