@@ -7,6 +7,11 @@ import { writeFile } from 'node:fs/promises';
  */
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Whether an executor can receive an environment variable of this name. */
+export function isShellName(name: string): boolean {
+  return SHELL_NAME.test(name);
+}
+
 /** The `run` arguments for an environment, and the names that cannot be passed. */
 export interface EnvArguments {
   args: string[];

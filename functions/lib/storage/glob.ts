@@ -24,13 +24,11 @@ const CHARACTER_CLASSES: Record<string, string> = {
 };
 
 /**
- * Returns whether a path contains a pattern character: `*`, `?` or `[`. TES requires
+ * Whether a path contains a pattern character: `*`, `?` or `[`. TES requires
  * `path_prefix` for such an output path, even where a `[` has no closing
- * `]` and so matches itself.
+ * `]` and so matches itself. The rule is the one request validation uses.
  */
-export function hasWildcards(path: string): boolean {
-  return /[*?[]/.test(path);
-}
+export { hasWildcard as hasWildcards } from '../tes/paths.js';
 
 /** A compiled pattern for one path segment: either the literal name or a matcher. */
 export type SegmentPattern = { literal: string } | { matches: (name: string) => boolean };

@@ -2,6 +2,7 @@
  * Rules for the executors of a task beyond its JSON Schema: what a
  * container engine and the kernel accept when the executor starts.
  */
+import { isShellName } from '../runtime/env-file.js';
 import { Buffer } from 'node:buffer';
 import { containerPathProblems } from './paths.js';
 import type { TesExecutor } from './schemas.js';
@@ -22,12 +23,6 @@ export const MAX_ARGUMENT_BYTES = 128 * 1024;
  */
 export const MAX_EXECUTOR_ARGUMENTS_BYTES = 1024 * 1024;
 
-/**
- * Environment variable names an executor can receive. The helper that
- * wraps each command runs through a POSIX shell, which drops every other name.
- */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /** Returns every problem of executor `index` as `field.path: rule` messages. */
 export function executorProblems(executor: TesExecutor, index: number): string[] {
   if (typeof executor !== 'object' || executor === null) return [];
@@ -41,7 +36,7 @@ export function executorProblems(executor: TesExecutor, index: number): string[]
     problems.push(...nulProblems(`${field}.command[${i}]`, argument));
   });
   for (const [name, value] of environmentOf(executor)) {
-    if (!ENV_NAME.test(name)) {
+    if (!isShellName(name)) {
       problems.push(
         `${field}.env: variable name ${JSON.stringify(name)} is not supported; ` +
           'use letters, digits and _ and do not start with a digit',
