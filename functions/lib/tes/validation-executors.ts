@@ -2,8 +2,8 @@
  * Rules for the executors of a task beyond its JSON Schema: what a
  * container engine and the kernel accept when the executor starts.
  */
-import { isShellName } from '../runtime/env-file.js';
 import { Buffer } from 'node:buffer';
+import { isShellName } from '../runtime/env-file.js';
 import { containerPathProblems } from './paths.js';
 import type { TesExecutor } from './schemas.js';
 
