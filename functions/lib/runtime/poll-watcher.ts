@@ -39,6 +39,13 @@ export interface PollingWatcherOptions {
   logger: Logger;
 }
 
+/**
+ * Wait before a poll asked for while another ran, in milliseconds. When many
+ * containers die together, one poll then serves several of them instead of
+ * polls running back to back.
+ */
+const REPEAT_POLL_GAP_MS = 50;
+
 /** The watch's record of one container. */
 interface Seen {
   status: ContainerStatus;
@@ -67,7 +74,7 @@ export class PollingWatcher implements ContainerWatch {
   /**
    * Polls at once instead of at the end of the interval, for example when
    * the engine announces that a container died. A poll under way is
-   * followed by another right after it.
+   * followed by another {@link REPEAT_POLL_GAP_MS} after it.
    */
   pollNow(): void {
     if (this.closed) return;
@@ -86,7 +93,7 @@ export class PollingWatcher implements ContainerWatch {
         this.polling = undefined;
         const again = this.pollAgain;
         this.pollAgain = false;
-        this.schedule(again ? 0 : this.options.intervalMs);
+        this.schedule(again ? REPEAT_POLL_GAP_MS : this.options.intervalMs);
       });
     }, delayMs);
   }
