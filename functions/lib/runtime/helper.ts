@@ -125,6 +125,8 @@ export const HELPER_SCRIPT = [
   '"$_poiesis_bb" tee "$_poiesis_log/stderr" ${_poiesis_stderr:+"$_poiesis_stderr"} \\',
   '  <"$_poiesis_log/stderr.pipe" >/dev/null &',
   '(',
+  // The command becomes the first victim of the OOM killer, so this script survives to record it.
+  '  { echo 1000 >/proc/self/oom_score_adj; } 2>/dev/null || :',
   '  if [ -n "$_poiesis_stdin" ]; then exec <"$_poiesis_stdin"; fi',
   '  exec -a "$_poiesis_name" "$_poiesis_cmd" "$@"',
   ') >"$_poiesis_log/stdout.pipe" 2>"$_poiesis_log/stderr.pipe" &',
