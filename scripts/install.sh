@@ -6,7 +6,7 @@
 # When containers cannot start under podman's default resource limits
 # (hosts whose hard limits are lower, where runc fails with "error setting
 # rlimits"), it writes limits that work into
-# /etc/containers/containers.conf.d/50-poiesis-ulimits.conf and says so.
+# /etc/containers/containers.conf.d/50-poiesis-ulimits.conf and reports it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -33,7 +33,7 @@ function values(query: ParsedUrlQuery, name: string): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** The one value of a parameter; a repeated parameter is a problem. */
+/** Returns the one value of a parameter, and records a problem when it is repeated. */
 function single(query: ParsedUrlQuery, name: string, problems: string[]): string | undefined {
   const all = values(query, name);
   if (all.length > 1) problems.push(`${name}: must be given once`);

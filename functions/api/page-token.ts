@@ -15,13 +15,13 @@ const TAG_BYTES = 16;
 export class PageTokens {
   constructor(private readonly secret: Buffer) {}
 
-  /** A token for the page after `lastId`, valid only with the same `filters`. */
+  /** Issues a token for the page after `lastId`, valid only with the same `filters`. */
   issue(lastId: string, filters: unknown): string {
     const payload = Buffer.from(JSON.stringify({ a: lastId, f: digest(filters) }));
     return `${payload.toString('base64url')}.${this.tag(payload).toString('base64url')}`;
   }
 
-  /** The `lastId` of a token. Throws a 400 {@link BadRequestError} for anything not issued here. */
+  /** Returns the `lastId` of a token. Throws a 400 {@link BadRequestError} for anything not issued here. */
   open(token: string, filters: unknown): string {
     const invalid = new BadRequestError(
       'page_token: invalid; pass the next_page_token of the previous page with the same filters',

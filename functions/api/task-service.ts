@@ -14,7 +14,7 @@ import { applyView, type TaskView } from '../lib/tes/views.js';
 import type { ListRequest } from './list-query.js';
 import type { PageTokens } from './page-token.js';
 
-/** What the API tells the rest of Poiesis; in practice CloudEvents sent to the broker. */
+/** Events the API sends to the rest of Poiesis, in practice CloudEvents posted to the broker. */
 export interface TaskEventSink {
   taskCreated(taskId: string): Promise<void>;
   cancelRequested(taskId: string): Promise<void>;

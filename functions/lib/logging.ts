@@ -15,7 +15,7 @@ export function configureLogging(level: LevelWithSilent, destination?: pino.Dest
   root = pino({ level }, destination ?? pino.destination(2));
 }
 
-/** A child logger for one component, such as `api` or `torc`. */
+/** Returns a child logger for one component, such as `api` or `torc`. */
 export function componentLogger(component: string): Logger {
   return root.child({ component });
 }

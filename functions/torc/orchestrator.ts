@@ -29,7 +29,7 @@ export interface OrchestratorOptions extends FlowContext {
   maxActiveTasks?: number;
 }
 
-/** States in which a task holds a volume or containers. */
+/** States in which a task has a volume or containers. */
 const HOLDING_STATES: readonly TesState[] = ['INITIALIZING', 'RUNNING', 'CANCELING'];
 
 /** A failure reported by any component. */
@@ -251,8 +251,8 @@ export class Orchestrator {
 }
 
 /**
- * A log change that gives the executor still running, if any, its end time,
- * because the task ends without its exit; its exit code stays `NOT_EXITED`.
+ * Returns the log change that gives the executor still running, if any, its
+ * end time, because the task ends without its exit. Its exit code stays `NOT_EXITED`.
  */
 function endOfUnfinishedExecutor(task: Task, time: string): TaskLogPatch {
   const logs = executorLogs(task);

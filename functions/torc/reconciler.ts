@@ -97,7 +97,7 @@ export class Reconciler {
     return removed;
   }
 
-  /** Whether the task's current executor runs: a long executor is no stall. */
+  /** Checks whether the task's current executor runs, because a long executor is no stall. */
   private async executorRuns(task: Task): Promise<boolean> {
     const logs = executorLogs(task);
     const current = logs.length - 1;

@@ -39,7 +39,7 @@ export interface ApiHarness {
   dataDir: string;
   store: TaskStore;
   events: RecordingEvents;
-  /** Sends a request to a path under the TES prefix and parses JSON answers. */
+  /** Sends a request to a path under the TES prefix and parses JSON responses. */
   request(
     method: string,
     pathAndQuery: string,

@@ -34,7 +34,7 @@ export async function requireTask(store: TaskStore, taskId: string): Promise<Tas
   return task;
 }
 
-/** The executor logs of the task's current run. */
+/** Returns the executor logs of the task's current run. */
 export function executorLogs(task: Task) {
   return task.logs?.[0]?.logs ?? [];
 }

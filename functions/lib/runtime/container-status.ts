@@ -24,12 +24,12 @@ export function containerName(ref: ExecutorRef): string {
   return `${containerNamePrefix(ref.taskId)}${ref.executorIndex}`;
 }
 
-/** The start of the names of every executor container of a task. */
+/** Returns the start of the names of every executor container of a task. */
 export function containerNamePrefix(taskId: string): string {
   return `poiesis-${taskId}-exec-`;
 }
 
-/** The task id in an executor container's name, or undefined for another name. */
+/** Returns the task id in an executor container's name, or undefined for another name. */
 export function taskIdOfContainerName(name: string): string | undefined {
   return /^poiesis-(.+)-exec-\d+$/.exec(name)?.[1];
 }

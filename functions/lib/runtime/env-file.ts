@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
  */
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Whether an executor can receive an environment variable of this name. */
+/** Checks whether an executor can receive an environment variable of this name. */
 export function isShellName(name: string): boolean {
   return SHELL_NAME.test(name);
 }

@@ -4,7 +4,7 @@
  * Every interval, one `ps` call lists the runtime's containers and one
  * `inspect` call reads those whose exit has not been reported yet. Polling
  * was chosen over `podman events` / `docker events` because:
- * - the first poll finds containers that exited while nobody watched, such
+ * - the first poll finds containers that exited while no watcher ran, such
  *   as during a restart of the process, with the same code as later polls;
  * - a stream of events can end or lose entries (podman's file event log is
  *   rotated, journald may be absent), while a poll always sees the current

@@ -141,8 +141,8 @@ export interface Runtime {
 
   /**
    * Reports container events of every task of this runtime as they happen.
-   * The first report also covers containers that exited while nobody
-   * watched, such as during a restart of the process.
+   * The first report also covers containers that exited while no watcher
+   * ran, such as during a restart of the process.
    */
   watch(listener: ContainerEventListener, options?: WatchOptions): ContainerWatch;
 }

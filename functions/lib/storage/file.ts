@@ -30,7 +30,7 @@ export interface FileBackendOptions {
   allowedDirectories?: readonly string[];
   /**
    * Absolute host directories that stay out of reach even inside an allowed
-   * one, such as the server's data directory, which holds every task's
+   * one, such as the server's data directory, which contains every task's
    * files, the database and the page token key.
    *
    * @defaultValue `[]`

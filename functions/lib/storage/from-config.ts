@@ -10,7 +10,7 @@ export function storageFromConfig(
   config: Pick<Config, 'fileAllow' | 'httpTimeoutSeconds' | 'dataDir'>,
 ): StorageRegistry {
   return createStorageRegistry({
-    // The data directory holds every task's volume, the database and the page token key.
+    // The data directory contains every task's volume, the database and the page token key.
     file: { allowedDirectories: config.fileAllow, deniedDirectories: [config.dataDir] },
     http: { timeoutMs: config.httpTimeoutSeconds * 1000 },
   });

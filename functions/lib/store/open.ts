@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { openSqliteTaskStore } from './sqlite.js';
 import type { TaskStore } from './store.js';
 
-/** The database file under the data directory. */
+/** Returns the path of the database file under the data directory. */
 export function sqliteFile(config: Pick<Config, 'dataDir'>): string {
   return path.join(config.dataDir, 'poiesis.db');
 }

@@ -5,7 +5,7 @@
 
 const WILDCARD = /[*?[]/;
 
-/** Whether a path contains a POSIX pattern character: `*`, `?` or a bracket expression. */
+/** Checks whether a path contains a POSIX pattern character: `*`, `?` or a bracket expression. */
 export function hasWildcard(path: string): boolean {
   return WILDCARD.test(path);
 }
@@ -33,7 +33,7 @@ export function containerPathProblems(field: string, value: unknown): string[] {
   return problem ? [`${field}: ${problem}`] : [];
 }
 
-/** The leading directories of a wildcard path, up to the segment with the first pattern character. */
+/** Returns the leading directories of a wildcard path, up to the segment with the first pattern character. */
 export function fixedDirectoryOf(path: string): string {
   const segments = path.split('/');
   const first = segments.findIndex((segment) => hasWildcard(segment));

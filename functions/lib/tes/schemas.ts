@@ -242,7 +242,7 @@ export const TesServiceInfo = Type.Object(
 );
 export type TesServiceInfo = Type.Static<typeof TesServiceInfo>;
 
-/** The error body of every 4xx and 5xx answer, shaped like GA4GH WES's ErrorResponse. */
+/** The error body of every 4xx and 5xx response, shaped like GA4GH WES's ErrorResponse. */
 export const ErrorResponse = Type.Object(
   {
     msg: Type.String({ description: 'What failed and, where it helps, what to do.' }),

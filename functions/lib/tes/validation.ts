@@ -122,7 +122,9 @@ function fieldPath(pointer: string): string {
   let path = '';
   for (const raw of parts) {
     const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    path += /^\d+$/.test(part) ? `[${part}]` : path === '' ? part : `.${part}`;
+    if (/^\d+$/.test(part)) path += `[${part}]`;
+    else if (path === '') path = part;
+    else path += `.${part}`;
   }
   return path;
 }
