@@ -183,7 +183,9 @@ export class ContainerCliRuntime implements Runtime {
 
   async deleteVolume(taskId: string): Promise<void> {
     const layout = this.layout(taskId);
-    await rm(layout.root, { recursive: true, force: true });
+    // A container that still runs may add a file while the tree goes, which
+    // makes a removal fail with ENOTEMPTY; rm retries that a few times.
+    await rm(layout.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     this.logger.debug({ taskId, dir: layout.root }, 'task volume deleted');
   }
 
