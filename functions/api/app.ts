@@ -42,6 +42,15 @@ function viewOf(ctx: Context) {
   return view;
 }
 
+/**
+ * Decodes the colon of `/tasks/{id}:cancel`, which some HTTP clients
+ * percent-encode. Task ids contain no `%`, so `%3A` can only be that colon.
+ */
+const decodeColons: Koa.Middleware = async (ctx, next) => {
+  if (/%3a/i.test(ctx.path)) ctx.path = ctx.path.replace(/%3a/gi, ':');
+  await next();
+};
+
 export function createApiApp(options: ApiAppOptions): Koa {
   const { tasks, logger } = options;
   const openApi = buildOpenApiDocument();
@@ -78,6 +87,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
     );
   });
   app.use(errorHandler(logger));
+  app.use(decodeColons);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

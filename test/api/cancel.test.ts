@@ -79,6 +79,15 @@ describe('api: CancelTask', () => {
     });
   }
 
+  for (const colon of ['%3A', '%3a']) {
+    it(`colon encoded as ${colon} is understood`, async () => {
+      const id = await taskIn();
+      const response = await api.request('POST', `/tasks/${id}${colon}cancel`);
+      expect(response.status).to.equal(200);
+      expect((await api.store.get(id))?.state).to.equal('CANCELED');
+    });
+  }
+
   it('twice in a row keeps one outcome', async () => {
     const id = await taskIn('INITIALIZING', 'RUNNING');
     const [first, second] = await Promise.all([cancel(id), cancel(id)]);
