@@ -14,13 +14,14 @@ interface Call {
   file: string;
   args: readonly string[];
   timeout: number;
+  cwd: string | undefined;
 }
 
 /** Makes a fake CLI whose `respond` decides each call's output or failure. */
 function fakeCli(respond: (call: Call) => { stdout?: string; error?: object }) {
   const calls: Call[] = [];
   const execFile: ExecFileFunction = (file, args, options) => {
-    const call = { file, args, timeout: options.timeout };
+    const call = { file, args, timeout: options.timeout, cwd: options.cwd };
     calls.push(call);
     const { stdout = '', error } = respond(call);
     if (error) return Promise.reject(Object.assign(new Error('command failed'), error));
@@ -85,6 +86,17 @@ describe('ContainerEngine', function () {
     const error = await engine.run(['ps']).catch((error: unknown) => error);
     expect((error as ContainerEngineError).detail).to.equal('timed out after 1234 ms');
     expect(cli.calls[0]!.timeout).to.equal(1234);
+  });
+
+  it('timeout and cwd per call', async function () {
+    const cli = fakeCli(() => ({}));
+    const engine = new ContainerEngine({ binary: 'podman', execFile: cli.execFile });
+    await engine.run(['ps']);
+    await engine.run(['run'], { timeoutMs: 99, cwd: '/srv/task' });
+    expect(cli.calls[0]!.timeout).to.equal(60_000);
+    expect(cli.calls[0]!.cwd).to.equal(undefined);
+    expect(cli.calls[1]!.timeout).to.equal(99);
+    expect(cli.calls[1]!.cwd).to.equal('/srv/task');
   });
 
   it('listStates reads podman and docker states', async function () {

@@ -473,7 +473,7 @@ export class ContainerCliRuntime implements Runtime {
     if (await this.engine.imageExists(image)) return;
     this.logger.info({ image }, 'pulling image');
     try {
-      await this.engine.run(['pull', image], this.pullTimeoutMs);
+      await this.engine.run(['pull', image], { timeoutMs: this.pullTimeoutMs });
     } catch (error) {
       if (error instanceof ContainerEngineError) {
         throw new ImagePullError(image, error.detail, { cause: error });
@@ -522,7 +522,8 @@ export class ContainerCliRuntime implements Runtime {
       ...helperArguments(executor, { busybox: HELPER_BINARY_PATH, logDirectory: HELPER_LOG_PATH }),
     ];
     try {
-      return await this.runOrPull(args, executor.image, ref);
+      // The executor's directory as working directory keeps what the engine leaves there with the task.
+      return await this.runOrPull(args, executor.image, ref, layout.executorDir(executorIndex));
     } finally {
       await rm(envFile, { force: true });
     }
@@ -537,9 +538,10 @@ export class ContainerCliRuntime implements Runtime {
     args: string[],
     image: string,
     ref: ExecutorRef,
+    cwd: string,
   ): Promise<string | undefined> {
     try {
-      return (await this.engine.run(args)).stdout.trim();
+      return (await this.engine.run(args, { cwd })).stdout.trim();
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
       if (await this.engine.imageExists(image)) {
@@ -549,7 +551,7 @@ export class ContainerCliRuntime implements Runtime {
     }
     await this.ensureImage(image);
     try {
-      return (await this.engine.run(args)).stdout.trim();
+      return (await this.engine.run(args, { cwd })).stdout.trim();
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
       await this.recoverFailedRun(ref, error);
@@ -631,7 +633,7 @@ export class ContainerCliRuntime implements Runtime {
       if (live.length > 0) {
         await this.engine.run(
           ['stop', '--time', String(this.stopTimeoutSeconds), ...live.map(({ id }) => id)],
-          (this.stopTimeoutSeconds + 30) * 1000,
+          { timeoutMs: (this.stopTimeoutSeconds + 30) * 1000 },
         );
       }
     } catch (error) {

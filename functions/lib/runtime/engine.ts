@@ -24,7 +24,7 @@ export interface EngineOutput {
 export type ExecFileFunction = (
   file: string,
   args: readonly string[],
-  options: { timeout: number; maxBuffer: number },
+  options: { timeout: number; maxBuffer: number; cwd?: string },
 ) => Promise<EngineOutput>;
 
 /** `execFile` from node:child_process as a promise; the error carries `stdout` and `stderr`. */
@@ -112,6 +112,19 @@ export interface ContainerEngineOptions {
   execFile?: ExecFileFunction;
 }
 
+/** Options of one CLI call. */
+export interface RunOptions {
+  /** Time limit in ms. @defaultValue the engine's command timeout */
+  timeoutMs?: number;
+  /**
+   * Working directory of the call. Podman's conmon inherits it, and conmon
+   * 2.1 of Debian 12 writes a file named `oom` there when a container is
+   * OOM-killed.
+   * @defaultValue the working directory of the process
+   */
+  cwd?: string;
+}
+
 /** One container engine CLI, found on first use. */
 export class ContainerEngine {
   private readonly candidates: readonly string[];
@@ -145,16 +158,20 @@ export class ContainerEngine {
   /**
    * Runs one CLI call.
    *
-   * @param timeoutMs time limit in ms; defaults to the engine's command timeout
    * @throws ContainerEngineError when the call exits non-zero or times out
    * @throws ContainerEngineNotFoundError when the binary does not exist
    */
-  async run(args: readonly string[], timeoutMs = this.commandTimeoutMs): Promise<EngineOutput> {
+  async run(args: readonly string[], options: RunOptions = {}): Promise<EngineOutput> {
     const binary = await this.binary();
+    const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
     // Only the subcommand goes into messages: later arguments may contain task values.
     const command = `${binary} ${args[0] ?? ''}`.trim();
     try {
-      return await this.execFile(binary, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+      return await this.execFile(binary, args, {
+        timeout: timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      });
     } catch (error) {
       const failure = error as ExecFailure;
       if (failure.code === 'ENOENT') throw new ContainerEngineNotFoundError([binary]);
