@@ -101,6 +101,20 @@ export function describeRuntimeContract(name: string, makeHarness: () => Runtime
         expect(elapsed).to.be.at.least(250);
       });
 
+      it('start reported no later than the end', async function () {
+        const task = makeTask(Array.from({ length: 4 }, () => ({ command: ['true'] })));
+        await runtime.createVolume(task);
+        for (let index = 0; index < task.executors.length; index++) {
+          const started = await runtime.startExecutor(task, index);
+          const exited = await waitForExit(runtime, { taskId: task.id, executorIndex: index });
+          expect(started.startTime, `executor ${index}`).to.be.a('string');
+          expect(
+            Date.parse(started.startTime!),
+            `executor ${index} started ${started.startTime} and ended ${exited.endTime}`,
+          ).to.be.at.most(Date.parse(exited.endTime!));
+        }
+      });
+
       it('stdout and stderr kept apart', async function () {
         const task = makeTask([{ command: ['sh', '-c', 'echo to-out; echo to-err >&2'] }]);
         await runAll(task);

@@ -114,6 +114,13 @@ function checkImageName(image: string): void {
  */
 const REMOVED_TASK_MEMORY_MS = 10 * 60 * 1000;
 
+/** A container that `run --detach` started. */
+interface StartedRun {
+  containerId: string;
+  /** Time just before the `run` call, which is no later than the container's start. */
+  runAt: Date;
+}
+
 /** Runs executors as podman or docker containers on a host directory per task. */
 export class ContainerCliRuntime implements Runtime {
   private readonly tasksDir: string;
@@ -233,8 +240,9 @@ export class ContainerCliRuntime implements Runtime {
     await this.prepareVolume(layout, plan);
     await this.prepareExecutorDirectory(layout, executorIndex);
     checkImageName(executor.image);
-    const containerId = await this.runContainer(task, executorIndex, layout, plan.mounts);
-    if (containerId) {
+    const started = await this.runContainer(task, executorIndex, layout, plan.mounts);
+    if (started) {
+      const { containerId, runAt } = started;
       // `run --detach` returns once the process runs, so no inspect is needed to say so.
       this.logger.info(
         { taskId: task.id, executorIndex, containerId, image: executor.image },
@@ -246,23 +254,24 @@ export class ContainerCliRuntime implements Runtime {
         name: containerName(ref),
         image: executor.image,
         state: 'running',
-        startTime: new Date().toISOString(),
+        // The time before `run`, because a short command may have ended by the time `run` returns.
+        startTime: runAt.toISOString(),
       };
     }
 
     // Another call started it: its status comes from the engine, by name.
-    const [started] = await this.inspectStatuses([containerName(ref)]);
-    if (started === undefined) {
+    const [status] = await this.inspectStatuses([containerName(ref)]);
+    if (status === undefined) {
       throw new ContainerStartError(
         containerName(ref),
         'the container was removed right after it started',
       );
     }
     this.logger.info(
-      { taskId: task.id, executorIndex, containerId: started.containerId, image: executor.image },
+      { taskId: task.id, executorIndex, containerId: status.containerId, image: executor.image },
       'executor container started',
     );
-    return started;
+    return status;
   }
 
   async inspectExecutor(ref: ExecutorRef): Promise<ContainerStatus | undefined> {
@@ -488,7 +497,7 @@ export class ContainerCliRuntime implements Runtime {
     executorIndex: number,
     layout: TaskLayout,
     mounts: readonly PlannedMount[],
-  ): Promise<string | undefined> {
+  ): Promise<StartedRun | undefined> {
     const executor = task.executors[executorIndex] as TesExecutor;
     const ref = { taskId: task.id, executorIndex };
     const name = containerName(ref);
@@ -531,7 +540,7 @@ export class ContainerCliRuntime implements Runtime {
 
   /**
    * Runs `run`; when it fails on a missing image, pulls the image and runs
-   * again. Returns the id `run` printed, or undefined when another call had
+   * again. Returns what `run` printed, or undefined when another call had
    * started the container already.
    */
   private async runOrPull(
@@ -539,9 +548,9 @@ export class ContainerCliRuntime implements Runtime {
     image: string,
     ref: ExecutorRef,
     cwd: string,
-  ): Promise<string | undefined> {
+  ): Promise<StartedRun | undefined> {
     try {
-      return (await this.engine.run(args, { cwd })).stdout.trim();
+      return await this.runDetached(args, cwd);
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
       if (await this.engine.imageExists(image)) {
@@ -551,12 +560,19 @@ export class ContainerCliRuntime implements Runtime {
     }
     await this.ensureImage(image);
     try {
-      return (await this.engine.run(args, { cwd })).stdout.trim();
+      return await this.runDetached(args, cwd);
     } catch (error) {
       if (!(error instanceof ContainerEngineError)) throw error;
       await this.recoverFailedRun(ref, error);
       return undefined;
     }
+  }
+
+  /** Runs `run --detach` and returns the id it printed with the time it was called. */
+  private async runDetached(args: readonly string[], cwd: string): Promise<StartedRun> {
+    const runAt = new Date();
+    const { stdout } = await this.engine.run(args, { cwd });
+    return { containerId: stdout.trim(), runAt };
   }
 
   /**
