@@ -66,16 +66,22 @@ describe('validation: prepareTask', () => {
     expect(prepared).to.not.have.property('state');
   });
 
-  it('checks mounts only after paths are well formed', () => {
+  it('reports malformed and unmountable paths together', () => {
     const problems = problemsOf(
       task({
         inputs: [
           { path: 'relative', content: 'x' },
           { path: '/proc/x', content: 'x' },
         ],
+        volumes: ['rel', '/dev/shm/x'],
       }),
     );
-    expect(problems).to.deep.equal(['inputs[0].path: must be an absolute path, got "relative"']);
+    expect(problems).to.deep.equal([
+      'inputs[0].path: must be an absolute path, got "relative"',
+      'volumes[0]: must be an absolute path, got "rel"',
+      'volumes[1]: /dev/shm/x is inside /dev, which the container engine provides; use a directory such as /data',
+      'inputs[1].path: /proc/x is inside /proc, which the container engine provides; use a directory such as /data',
+    ]);
   });
 
   it('counts env entries in UTF-8 bytes', () => {

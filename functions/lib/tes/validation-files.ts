@@ -148,27 +148,36 @@ function duplicateOutputUrlProblems(outputs: readonly TesOutput[] | undefined): 
 /**
  * Reports the input, output and volume paths that the runtime cannot mount,
  * such as `/`, anything under `/proc` or under its own `/.poiesis`, with the
- * rules of the runtime's mount planner. It runs only when all these paths
- * are absolute container paths, because the planner would report a
- * malformed path a second time.
+ * rules of the runtime's mount planner. Only well-formed paths are planned,
+ * because the other ones are reported already.
  */
 function mountProblems(task: TesTask): string[] {
   const lists = [task.inputs, task.outputs, task.volumes];
   if (!lists.every((list) => list === undefined || Array.isArray(list))) return [];
-  const paths = [
-    ...(task.inputs ?? []).map((input) => (isObject(input) ? input.path : undefined)),
-    ...(task.outputs ?? []).map((output) => (isObject(output) ? output.path : undefined)),
-    ...(task.volumes ?? []),
-  ];
-  const plannable = paths.every(
-    (path) => typeof path === 'string' && containerPathProblem(path) === undefined,
-  );
-  if (!plannable) return [];
+  const plannable = {
+    inputs: wellFormed(task.inputs, (input) => (isObject(input) ? input.path : undefined)),
+    outputs: wellFormed(task.outputs, (output) => (isObject(output) ? output.path : undefined)),
+    volumes: wellFormed(task.volumes, (volume) => volume),
+  };
   try {
-    planMounts(task);
+    planMounts(plannable);
     return [];
   } catch (error) {
     if (error instanceof MountPlanError) return [...error.problems];
     throw error;
   }
+}
+
+/**
+ * Returns a copy of `items` with a hole in place of each item whose path is
+ * not an absolute container path. The planner's `forEach` skips holes, so
+ * the items keep their indices in its messages.
+ */
+function wellFormed<T>(items: readonly T[] | undefined, pathOf: (item: T) => unknown): T[] {
+  const copy = new Array<T>(items?.length ?? 0);
+  (items ?? []).forEach((item, i) => {
+    const path = pathOf(item);
+    if (typeof path === 'string' && containerPathProblem(path) === undefined) copy[i] = item;
+  });
+  return copy;
 }
