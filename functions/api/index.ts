@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import type { Config } from '../lib/config.js';
 import { componentLogger } from '../lib/logging.js';
 import type { TaskStore } from '../lib/store/store.js';
+import type { FileAccess } from '../lib/tes/validation-urls.js';
 import { POIESIS_VERSION } from '../lib/version.js';
 import { createApiApp } from './app.js';
 import { PageTokens, pageTokenSecret } from './page-token.js';
@@ -22,6 +23,8 @@ export interface ApiDependencies {
   /** URL schemes inputs and outputs may use; undefined accepts any. */
   inputSchemes?: readonly string[];
   outputSchemes?: readonly string[];
+  /** Directories that `file` URLs may point into; undefined accepts any. */
+  fileAccess?: FileAccess;
   /** Supported `backend_parameters` keys, in lowercase. */
   backendParameters: readonly string[];
 }
@@ -36,6 +39,7 @@ export function createApi(config: Config, dependencies: ApiDependencies): Koa {
       backendParameters: dependencies.backendParameters,
       inputSchemes: dependencies.inputSchemes,
       outputSchemes: dependencies.outputSchemes,
+      fileAccess: dependencies.fileAccess,
     },
     logger,
   });

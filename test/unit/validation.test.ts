@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { ValidationError } from '../../functions/lib/errors.js';
 import { MAX_BODY_DEPTH, prepareTask } from '../../functions/lib/tes/validation.js';
-import { canonicalUrl, urlProblem } from '../../functions/lib/tes/validation-urls.js';
+import {
+  canonicalUrl,
+  fileAccessProblem,
+  urlProblem,
+} from '../../functions/lib/tes/validation-urls.js';
 
 const options = { backendParameters: [] };
 
@@ -145,5 +149,69 @@ describe('validation: canonicalUrl', () => {
 
   it('returns undefined for a url that does not parse', () => {
     expect(canonicalUrl('http://')).to.equal(undefined);
+  });
+});
+
+describe('validation: fileAccessProblem', () => {
+  const access = { allowed: ['/srv/shared', '/home/ann'], denied: ['/home/ann/poiesis'] };
+
+  for (const url of [
+    'file:///srv/shared/a.txt',
+    'file://localhost/srv/shared/dir/',
+    '/home/ann/reads/r1.fq',
+    'file:///srv/shared',
+    'http://example.org/x',
+  ]) {
+    it(`accepts ${url}`, () => {
+      expect(fileAccessProblem(url, access)).to.equal(undefined);
+    });
+  }
+
+  it('rejects a path outside every directory', () => {
+    expect(fileAccessProblem('file:///etc/passwd', access)).to.equal(
+      '"file:///etc/passwd" is outside the directories that file urls may use ' +
+        '(/srv/shared, /home/ann); use a path inside one of them, or add its directory to ' +
+        'POIESIS_FILE_ALLOW',
+    );
+  });
+
+  it('rejects a sibling with a common prefix', () => {
+    expect(fileAccessProblem('/srv/shared-other/x', access)).to.include('is outside');
+  });
+
+  it('rejects .. that leaves the directory', () => {
+    expect(fileAccessProblem('file:///srv/shared/../secret', access)).to.include('is outside');
+  });
+
+  it('rejects the denied directory inside an allowed one', () => {
+    expect(fileAccessProblem('file:///home/ann/poiesis/tasks.db', access)).to.equal(
+      '"file:///home/ann/poiesis/tasks.db" is inside /home/ann/poiesis, the data directory ' +
+        'of the server, which no task may read or write; use another directory',
+    );
+  });
+
+  it('names none when nothing is allowed', () => {
+    expect(fileAccessProblem('/srv/x', { allowed: [], denied: [] })).to.include('(none)');
+  });
+
+  it('applies to inputs and outputs of a task', () => {
+    let problems: readonly string[] = [];
+    try {
+      prepareTask(
+        task({
+          inputs: [
+            { path: '/in/a', url: 'file:///etc/passwd' },
+            { path: '/in/b', url: 'file:///etc/passwd', content: 'inline wins' },
+          ],
+          outputs: [{ path: '/out/c', url: 'file:///home/ann/poiesis/c' }],
+        }),
+        { ...options, fileAccess: access },
+      );
+    } catch (error) {
+      if (error instanceof ValidationError) problems = error.problems;
+    }
+    expect(problems).to.have.lengthOf(2);
+    expect(problems[0]).to.match(/^inputs\[0\]\.url: "file:\/\/\/etc\/passwd" is outside/);
+    expect(problems[1]).to.match(/^outputs\[0\]\.url: .* is inside \/home\/ann\/poiesis/);
   });
 });

@@ -2,8 +2,11 @@
  * The storage backends as the configuration sets them up, and how
  * service-info and request validation describe them.
  */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config.js';
+import type { FileAccess } from '../tes/validation-urls.js';
 import { createStorageRegistry, type StorageRegistry } from './registry.js';
 
 export function storageFromConfig(
@@ -32,8 +35,32 @@ export function storageDescription(
   );
   return {
     storage,
+    fileAccess: fileAccessOf(config),
     inputSchemes: registry.schemes,
     outputSchemes: registry.uploadSchemes,
     backendParameters: [] as string[],
   };
+}
+
+/**
+ * Returns the directories `file` URLs may use, for the check at submission.
+ * Each directory is listed as configured and, when it differs, as its real
+ * path, so that a URL through either form passes.
+ */
+function fileAccessOf(config: Pick<Config, 'fileAllow' | 'dataDir'>): FileAccess {
+  const withRealPaths = (directories: readonly string[]) => [
+    ...new Set(
+      directories.flatMap((directory) => [path.resolve(directory), realPathOr(directory)]),
+    ),
+  ];
+  return { allowed: withRealPaths(config.fileAllow), denied: withRealPaths([config.dataDir]) };
+}
+
+/** Returns the real path of `directory`, or its resolved path while it does not exist. */
+function realPathOr(directory: string): string {
+  try {
+    return realpathSync(directory);
+  } catch {
+    return path.resolve(directory);
+  }
 }

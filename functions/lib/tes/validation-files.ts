@@ -7,12 +7,14 @@ import { normalizeContainerPath } from '../runtime/layout.js';
 import { isWithin, planMounts } from '../runtime/mounts.js';
 import { containerPathProblem, containerPathProblems, hasWildcard } from './paths.js';
 import type { TesInput, TesOutput, TesTask } from './schemas.js';
-import { canonicalUrl, urlProblem } from './validation-urls.js';
+import { canonicalUrl, fileAccessProblem, type FileAccess, urlProblem } from './validation-urls.js';
 
 /** URL schemes the storage backends accept; undefined accepts any. */
 export interface UrlSchemes {
   inputSchemes?: readonly string[];
   outputSchemes?: readonly string[];
+  /** Directories that `file` URLs may point into; undefined accepts any. */
+  fileAccess?: FileAccess;
 }
 
 /** Returns every problem of the task's inputs, outputs and volumes as `field.path: rule` messages. */
@@ -49,7 +51,8 @@ function inputProblems(input: TesInput, index: number, schemes: UrlSchemes): str
     problems.push(`${field}.type: content makes a file, so type must be FILE`);
   }
   if (!hasContent && typeof input.url === 'string' && input.url !== '') {
-    const problem = urlProblem(input.url, schemes.inputSchemes);
+    const problem =
+      urlProblem(input.url, schemes.inputSchemes) ?? accessProblem(input.url, schemes);
     if (problem) problems.push(`${field}.url: ${problem}`);
   }
   return problems;
@@ -98,10 +101,16 @@ function outputProblems(output: TesOutput, index: number, schemes: UrlSchemes): 
   }
   if (typeof output.url === 'string') {
     const problem =
-      output.url === '' ? 'must not be empty' : urlProblem(output.url, schemes.outputSchemes);
+      output.url === ''
+        ? 'must not be empty'
+        : (urlProblem(output.url, schemes.outputSchemes) ?? accessProblem(output.url, schemes));
     if (problem) problems.push(`${field}.url: ${problem}`);
   }
   return problems;
+}
+
+function accessProblem(url: string, schemes: UrlSchemes): string | undefined {
+  return schemes.fileAccess && fileAccessProblem(url, schemes.fileAccess);
 }
 
 function prefixProblems(output: TesOutput, field: string): string[] {

@@ -3,6 +3,7 @@
  * can resolve, checked at submission so that a task does not fail while
  * its files are staged.
  */
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Returns the URL scheme in lowercase, or `file` for a bare absolute path. */
@@ -69,4 +70,46 @@ export function canonicalUrl(url: string): string | undefined {
   else return undefined;
   const href = parsed.href;
   return href.endsWith('/') && parsed.pathname !== '/' ? href.slice(0, -1) : href;
+}
+
+/**
+ * Host directories that `file` URLs may point into, compared as paths
+ * without reading the file system.
+ */
+export interface FileAccess {
+  /** Absolute directories that `file` URLs may point into. */
+  allowed: readonly string[];
+  /** Absolute directories out of reach even inside an allowed one. */
+  denied: readonly string[];
+}
+
+/**
+ * Returns why a `file` URL or bare path that {@link urlProblem} accepts
+ * points outside the allowed directories or into a denied one, or
+ * undefined for any other URL. Symbolic links are not followed here, so
+ * the filers check the resolved path again when they stage the file.
+ */
+export function fileAccessProblem(url: string, access: FileAccess): string | undefined {
+  if (urlScheme(url) !== 'file') return undefined;
+  const localPath = path.resolve(url.startsWith('/') ? url : fileURLToPath(url));
+  const denied = access.denied.find((directory) => isInsideDirectory(localPath, directory));
+  if (denied !== undefined) {
+    return (
+      `"${url}" is inside ${denied}, the data directory of the server, which no task may ` +
+      'read or write; use another directory'
+    );
+  }
+  if (access.allowed.some((directory) => isInsideDirectory(localPath, directory))) {
+    return undefined;
+  }
+  const allowed = access.allowed.length > 0 ? access.allowed.join(', ') : 'none';
+  return (
+    `"${url}" is outside the directories that file urls may use (${allowed}); use a path ` +
+    'inside one of them, or add its directory to POIESIS_FILE_ALLOW'
+  );
+}
+
+function isInsideDirectory(localPath: string, directory: string): boolean {
+  const relative = path.relative(directory, localPath);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }

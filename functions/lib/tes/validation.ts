@@ -11,6 +11,7 @@ import { ValidationError } from '../errors.js';
 import { TesTask, type TesResources } from './schemas.js';
 import { executorProblems } from './validation-executors.js';
 import { fileProblems } from './validation-files.js';
+import type { FileAccess } from './validation-urls.js';
 
 /** Deepest nesting of objects and arrays accepted in a request body, the body itself being level 1. */
 export const MAX_BODY_DEPTH = 64;
@@ -52,6 +53,8 @@ export interface TaskValidationOptions {
   inputSchemes?: readonly string[];
   /** URL schemes outputs may use; undefined accepts any. */
   outputSchemes?: readonly string[];
+  /** Directories that `file` URLs may point into; undefined accepts any. */
+  fileAccess?: FileAccess;
 }
 
 /** A task ready to store, with notes for its system logs. */
