@@ -49,7 +49,7 @@ export async function stageInputs(
       options.signal?.throwIfAborted();
       await stageInput(input, index, hostPathOf(input.path), options);
     } catch (error) {
-      logger.error({ path: input.path, source, err: error }, 'input staging failed');
+      logger.warn({ path: input.path, source, err: error }, 'input staging failed');
       if (error instanceof StorageError) throw error;
       throw new InputFetchFailedError(messageOf(error), {
         url: input.content ? undefined : input.url,

@@ -64,7 +64,7 @@ export async function fileOutputs(
       for (const upload of uploads) fileLogs.push(await uploadFile(upload, options));
       logger.info({ path: output.path, url, files: uploads.length }, 'filed output');
     } catch (error) {
-      logger.error({ path: output.path, url, err: error }, 'output filing failed');
+      logger.warn({ path: output.path, url, err: error }, 'output filing failed');
       firstError ??= asStorageError(error, output);
     }
   }
