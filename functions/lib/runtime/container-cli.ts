@@ -14,28 +14,31 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { access, chmod, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { componentLogger, type Logger } from '../logging.js';
-import type { TesExecutor, TesResources } from '../tes/schemas.js';
-import { ContainerEngine, type ListedContainer, type ExecFileFunction } from './engine.js';
+import type { TesExecutor } from '../tes/schemas.js';
+import { ContainerEngine, type ExecFileFunction } from './engine.js';
 import {
   ContainerEngineError,
   ContainerStartError,
   TaskRemovedError,
   ImagePullError,
-  InvalidImageNameError,
-  MountPlanError,
 } from './errors.js';
 import {
   LABELS,
   containerName,
-  containerNamePrefix,
   taskIdOfContainerName,
   toContainerStatus,
 } from './container-status.js';
 import { envArguments } from './env-file.js';
-import { helperArguments } from './helper.js';
 import { TaskLayout } from './layout.js';
+import { ContainerRemover } from './container-removal.js';
 import { readTail } from './log-tail.js';
-import { RESERVED_DIRECTORY, planMounts, type MountPlan, type PlannedMount } from './mounts.js';
+import {
+  UNMOUNTABLE,
+  buildRunArguments,
+  checkImageName,
+  resourceArguments,
+} from './run-arguments.js';
+import { planMounts, type MountPlan, type PlannedMount } from './mounts.js';
 import { ExitHints } from './exit-hints.js';
 import { PollingWatcher } from './poll-watcher.js';
 import type {
@@ -48,17 +51,6 @@ import type {
   RuntimeTask,
   WatchOptions,
 } from './runtime.js';
-
-/** Container path of the helper binary. */
-const HELPER_BINARY_PATH = `${RESERVED_DIRECTORY}/bin/busybox`;
-/** Container path of the executor's log directory. */
-const HELPER_LOG_PATH = `${RESERVED_DIRECTORY}/log`;
-
-/** Characters that would break the comma-separated `--mount` value. */
-const UNMOUNTABLE = /[,"\n\r]/;
-
-/** Bytes per GiB, the unit `ram_gb` is converted with. */
-const GIB = 1024 ** 3;
 
 /** Executor directories keep their mode 0777 so that containers running as any user can write. */
 const SHARED_DIRECTORY_MODE = 0o777;
@@ -100,14 +92,6 @@ export interface ContainerCliRuntimeOptions {
   logger?: Logger;
 }
 
-/** How long removals wait for others to join their batch, in milliseconds. */
-const REMOVAL_BATCH_MS = 20;
-
-/** Rejects an image name that `run` would read as an option or split. */
-function checkImageName(image: string): void {
-  if (image.startsWith('-') || /\s/.test(image)) throw new InvalidImageNameError(image);
-}
-
 /**
  * How long a removed task is remembered, so that a start arriving late,
  * from a delayed or duplicated event, is refused; in milliseconds.
@@ -133,15 +117,7 @@ export class ContainerCliRuntime implements Runtime {
   private readonly pullTimeoutMs: number;
   private readonly maxCpus: number;
   private readonly logger: Logger;
-  /** Containers this runtime removed, which its watchers do not report as deleted. */
-  private readonly removedIds = new Set<string>();
-  /** Task removals waiting for the next batch, with the callbacks of their promises. */
-  private removals: Array<{
-    taskId: string;
-    resolve: (containers: number) => void;
-    reject: (error: unknown) => void;
-  }> = [];
-  private removalTimer: NodeJS.Timeout | undefined;
+  private readonly remover: ContainerRemover;
   /** Executor starts under way, by task id; `removeTask` waits for them. */
   private readonly starts = new Map<string, Set<Promise<unknown>>>();
   /**
@@ -166,6 +142,12 @@ export class ContainerCliRuntime implements Runtime {
     this.pullTimeoutMs = options.pullTimeoutMs ?? 600_000;
     this.maxCpus = options.maxCpus ?? availableParallelism();
     this.logger = options.logger ?? componentLogger('runtime');
+    this.remover = new ContainerRemover({
+      engine: this.engine,
+      labels: this.runtimeLabels(),
+      stopTimeoutSeconds: this.stopTimeoutSeconds,
+      logger: this.logger,
+    });
     const unmountable = [this.tasksDir, this.helperBinary].find((p) => UNMOUNTABLE.test(p));
     if (unmountable !== undefined) {
       throw new RangeError(`host path ${unmountable} contains , " or a line break; use another`);
@@ -291,7 +273,7 @@ export class ContainerCliRuntime implements Runtime {
 
   async stopExecutor(ref: ExecutorRef): Promise<void> {
     const containers = await this.engine.listStates(this.executorLabels(ref));
-    await this.stopAndRemove(containers);
+    await this.remover.stopAndRemove(containers);
     this.logger.info(
       { taskId: ref.taskId, executorIndex: ref.executorIndex, containers: containers.length },
       'executor container stopped and removed',
@@ -329,38 +311,9 @@ export class ContainerCliRuntime implements Runtime {
     this.forgetOldRemovals();
     this.removedTasks.set(taskId, Date.now());
     await Promise.allSettled([...(this.starts.get(taskId) ?? [])]);
-    const containers = await this.removeContainersOf(taskId);
+    const containers = await this.remover.removeTask(taskId);
     await this.deleteVolume(taskId);
     this.logger.info({ taskId, containers }, 'task containers and volume removed');
-  }
-
-  /**
-   * Removes the containers of a task together with those of other tasks
-   * removed within {@link REMOVAL_BATCH_MS}: one `ps` and one `rm` serve them
-   * all, which matters when many tasks end at once. Resolves with the
-   * number of the task's containers.
-   */
-  private removeContainersOf(taskId: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.removals.push({ taskId, resolve, reject });
-      this.removalTimer ??= setTimeout(() => void this.flushRemovals(), REMOVAL_BATCH_MS);
-    });
-  }
-
-  private async flushRemovals(): Promise<void> {
-    const batch = this.removals;
-    this.removals = [];
-    this.removalTimer = undefined;
-    try {
-      const listed = await this.engine.listStates(this.runtimeLabels());
-      const ofTask = (taskId: string) =>
-        listed.filter((container) => container.name.startsWith(containerNamePrefix(taskId)));
-      const counts = batch.map(({ taskId }) => ofTask(taskId).length);
-      await this.stopAndRemove(batch.flatMap(({ taskId }) => ofTask(taskId)));
-      batch.forEach((removal, i) => removal.resolve(counts[i]!));
-    } catch (error) {
-      for (const removal of batch) removal.reject(error);
-    }
   }
 
   /**
@@ -371,7 +324,7 @@ export class ContainerCliRuntime implements Runtime {
     const watcher = new PollingWatcher({
       list: () => this.engine.listStates(this.runtimeLabels()),
       inspect: (ids) => this.inspectStatuses(ids),
-      removedByRuntime: (id) => this.removedIds.has(id),
+      removedByRuntime: (id) => this.remover.removed(id),
       intervalMs: this.pollIntervalMs,
       listener,
       onError: options.onError,
@@ -510,26 +463,24 @@ export class ContainerCliRuntime implements Runtime {
         'environment names that are not shell identifiers are not passed to the executor',
       );
     }
-    const args = [
-      'run',
-      '--detach',
-      '--name',
+    const resources = resourceArguments(task.resources, this.maxCpus);
+    if (resources.cappedCpus !== undefined) {
+      this.logger.warn(
+        { taskId: task.id, requested: task.resources?.cpu_cores, cpus: resources.cappedCpus },
+        'cpu_cores is above the CPU count of the host, so the container gets the CPU count',
+      );
+    }
+    const args = buildRunArguments({
       name,
-      ...Object.entries(this.executorLabels(ref)).flatMap(([key, value]) => [
-        '--label',
-        `${key}=${value}`,
-      ]),
-      '--pull',
-      'never',
-      '--entrypoint',
-      HELPER_BINARY_PATH,
-      ...this.mountArguments(layout, executorIndex, mounts),
-      ...env.args,
-      ...this.resourceArguments(task.id, task.resources),
-      ...this.runArguments,
-      executor.image,
-      ...helperArguments(executor, { busybox: HELPER_BINARY_PATH, logDirectory: HELPER_LOG_PATH }),
-    ];
+      labels: this.executorLabels(ref),
+      executor,
+      helperBinary: this.helperBinary,
+      logDirectory: layout.executorDir(executorIndex),
+      mounts: mounts.map((mount) => ({ ...mount, source: layout.hostPath(mount.path) })),
+      envArguments: env.args,
+      resourceArguments: resources.args,
+      extraArguments: this.runArguments,
+    });
     try {
       // The executor's directory as working directory keeps what the engine leaves there with the task.
       return await this.runOrPull(args, executor.image, ref, layout.executorDir(executorIndex));
@@ -589,87 +540,10 @@ export class ContainerCliRuntime implements Runtime {
       (existing.state === 'running' || existing.state === 'exited');
     if (healthy) return;
     if (existing !== undefined) {
-      await this.stopAndRemove([
+      await this.remover.stopAndRemove([
         { id: existing.containerId, name: existing.name, state: existing.state },
       ]);
     }
     throw new ContainerStartError(containerName(ref), error.detail, { cause: error });
-  }
-
-  private mountArguments(
-    layout: TaskLayout,
-    executorIndex: number,
-    mounts: readonly PlannedMount[],
-  ): string[] {
-    const binds: Array<{ source: string; target: string; readonly?: boolean }> = [
-      { source: this.helperBinary, target: HELPER_BINARY_PATH, readonly: true },
-      { source: layout.executorDir(executorIndex), target: HELPER_LOG_PATH },
-      ...mounts.map((mount) => ({ source: layout.hostPath(mount.path), target: mount.path })),
-    ];
-    const problems = binds
-      .filter((bind) => UNMOUNTABLE.test(bind.target))
-      .map((bind) => `${bind.target}: contains , " or a line break, which cannot be mounted`);
-    if (problems.length > 0) throw new MountPlanError(problems);
-    return binds.flatMap((bind) => [
-      '--mount',
-      `type=bind,source=${bind.source},target=${bind.target}${bind.readonly ? ',readonly' : ''}`,
-    ]);
-  }
-
-  private resourceArguments(taskId: string, resources: TesResources | undefined): string[] {
-    const args: string[] = [];
-    if (resources?.cpu_cores !== undefined) {
-      const cpus = Math.min(resources.cpu_cores, this.maxCpus);
-      if (cpus < resources.cpu_cores) {
-        this.logger.warn(
-          { taskId, requested: resources.cpu_cores, cpus },
-          'cpu_cores is above the CPU count of the host, so the container gets the CPU count',
-        );
-      }
-      args.push('--cpus', String(cpus));
-    }
-    if (resources?.ram_gb !== undefined) {
-      // Equal memory and memory+swap limits keep the container from swapping past its limit.
-      const bytes = String(Math.ceil(resources.ram_gb * GIB));
-      args.push('--memory', bytes, '--memory-swap', bytes);
-    }
-    // NOTE: disk_gb is not enforced, because a host directory has no size limit.
-    return args;
-  }
-
-  /** Stops containers with the grace period, then removes them. Containers already gone count as removed. */
-  /** Stops the containers that may still run, with a grace period, then removes them all. */
-  private async stopAndRemove(containers: readonly ListedContainer[]): Promise<void> {
-    if (containers.length === 0) return;
-    const ids = containers.map((container) => container.id);
-    for (const id of ids) this.rememberRemoved(id);
-    // An exited container needs no stop, which spares the teardown of a finished task a call.
-    const live = containers.filter((container) => container.state !== 'exited');
-    try {
-      if (live.length > 0) {
-        await this.engine.run(
-          ['stop', '--time', String(this.stopTimeoutSeconds), ...live.map(({ id }) => id)],
-          { timeoutMs: (this.stopTimeoutSeconds + 30) * 1000 },
-        );
-      }
-    } catch (error) {
-      // Usually a container that is gone already; `rm` below decides.
-      this.logger.debug({ err: error, containers: ids }, 'stopping containers failed');
-    }
-    try {
-      await this.engine.run(['rm', '--force', ...ids]);
-    } catch (error) {
-      const left = await this.engine.inspect(ids);
-      if (left.length > 0) throw error;
-    }
-  }
-
-  private rememberRemoved(id: string): void {
-    this.removedIds.add(id);
-    // Bounded: the oldest ids are long gone from every watcher's view.
-    if (this.removedIds.size > 10_000) {
-      const oldest = this.removedIds.values().next().value;
-      if (oldest !== undefined) this.removedIds.delete(oldest);
-    }
   }
 }
