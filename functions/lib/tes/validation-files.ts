@@ -118,6 +118,8 @@ function prefixProblems(output: TesOutput, field: string): string[] {
   if (prefix === undefined || prefix === '') {
     return [`${field}.path_prefix: required when path has wildcards`];
   }
+  // The schema check reports a prefix that is not a string.
+  if (typeof prefix !== 'string') return [];
   const pathProblem = containerPathProblem(prefix);
   if (pathProblem) return [`${field}.path_prefix: ${pathProblem}`];
   if (hasWildcard(prefix)) return [`${field}.path_prefix: must not contain wildcards`];
