@@ -1,7 +1,7 @@
 /**
  * Every member of a full task replaced with a value of each JSON type:
- * prepareTask must accept it or answer with a ValidationError, never throw
- * anything else, because the API would turn that into a 500.
+ * prepareTask must accept it or throw a ValidationError, because the API
+ * turns any other error into a 500.
  */
 import { expect } from 'chai';
 import { ValidationError } from '../../functions/lib/errors.js';
