@@ -22,15 +22,50 @@ export interface ApiAppOptions {
   logger: Logger;
 }
 
-/** Reads a JSON request body: 415 unless it is JSON, 413 when too large, 400 when malformed. */
+/**
+ * Reads a JSON request body: 400 when it is missing, malformed or cannot
+ * be decompressed, 415 unless it is JSON, 413 when too large.
+ */
 async function readJson(ctx: Context, limit: number): Promise<unknown> {
-  if (!ctx.request.is('application/json', '+json')) {
+  // `is` returns null for a request without a body and false for another content type.
+  const type = ctx.request.is('application/json', '+json');
+  if (type === null || ctx.request.length === 0) {
+    throw new BadRequestError('request body is missing; send a tesTask as application/json');
+  }
+  if (type === false) {
     throw new BadRequestError(
       `request body must be application/json, got ${ctx.get('content-type') || 'no content type'}`,
       415,
     );
   }
-  return parseBody.json(ctx, { limit, strict: true });
+  try {
+    return await parseBody.json(ctx, { limit, strict: true });
+  } catch (error) {
+    throw bodyError(ctx, error);
+  }
+}
+
+/** Turns the errors of decompression and of forbidden keys into 400s; passes others on. */
+function bodyError(ctx: Context, error: unknown): unknown {
+  const { status, message } = error as { status?: unknown; message?: unknown };
+  // The errors of zlib, such as Z_DATA_ERROR, carry no HTTP status, unlike those of co-body.
+  if (status === undefined && ctx.get('content-encoding') !== '') {
+    return new BadRequestError(
+      `request body could not be decompressed as ${ctx.get('content-encoding')}: ${String(message)}`,
+      400,
+      { cause: error },
+    );
+  }
+  if (message === 'Object contains forbidden prototype property') {
+    return new BadRequestError(
+      'request body: keys named __proto__ are not accepted; rename them',
+      400,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
 }
 
 function viewOf(ctx: Context) {

@@ -32,8 +32,9 @@ export class BadRequestError extends PoiesisError {
   constructor(
     message: string,
     readonly status: 400 | 411 | 413 | 415 = 400,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

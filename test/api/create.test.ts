@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { startApi, minimalTask, type ApiHarness } from '../support/api-harness.js';
 import { assertOfficial } from '../support/official-spec.js';
@@ -610,6 +611,47 @@ describe('api: CreateTask', () => {
       expect(response.status).to.equal(400);
       expect(response.body.msg).to.include('not valid JSON');
       assertOfficialError(response.body);
+    });
+
+    it('missing body is 400', async () => {
+      const response = await api.request('POST', '/tasks');
+      expect(response.status).to.equal(400);
+      expect(response.body.msg).to.equal(
+        'request body is missing; send a tesTask as application/json',
+      );
+      assertOfficialError(response.body);
+    });
+
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      it(`corrupt ${encoding} body is 400`, async () => {
+        const response = await api.request('POST', '/tasks', 'not compressed', {
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+        });
+        expect(response.status).to.equal(400);
+        expect(response.body.msg).to.include(`could not be decompressed as ${encoding}`);
+      });
+    }
+
+    it('gzip body is read', async () => {
+      const response = await api.request(
+        'POST',
+        '/tasks',
+        gzipSync(JSON.stringify(minimalTask())),
+        {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
+      );
+      expect(response.status).to.equal(200);
+      expect(response.body.id).to.be.a('string');
+    });
+
+    it('__proto__ key is 400', async () => {
+      const body = '{"executors":[{"image":"a","command":["x"]}],"tags":{"__proto__":"x"}}';
+      const response = await api.request('POST', '/tasks', body);
+      expect(response.status).to.equal(400);
+      expect(response.body.msg).to.include('keys named __proto__ are not accepted');
     });
 
     it('another content type is 415', async () => {

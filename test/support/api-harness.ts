@@ -81,7 +81,8 @@ export async function startApi(
     async request(method, pathAndQuery, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };
       if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+        init.body =
+          typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
         (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
       }
       const response = await fetch(`${url}${pathAndQuery}`, init);
