@@ -12,6 +12,12 @@ export const DEFAULT_PAGE_SIZE = 256;
 /** The specification requires `page_size` to be less than this. */
 export const PAGE_SIZE_LIMIT = 2048;
 
+/**
+ * Most tag filters in one query. Each one is a join in SQLite, which
+ * allows at most 64 tables in a join.
+ */
+export const MAX_TAG_FILTERS = 16;
+
 const VIEWS: readonly TesView[] = ['MINIMAL', 'BASIC', 'FULL'];
 
 export interface ListFilters {
@@ -66,7 +72,18 @@ function parseTags(query: ParsedUrlQuery, problems: string[]): ListFilters['tags
     problems.push(`tag_value: ${tagValues.length} values given for ${keys.length} tag_key`);
   }
   if (keys.some((key) => key === '')) problems.push('tag_key: must not be empty');
-  return keys.map((key, i) => ({ key, value: tagValues[i] ?? '' }));
+  if (keys.length > MAX_TAG_FILTERS) {
+    problems.push(`tag_key: at most ${MAX_TAG_FILTERS} may be given, got ${keys.length}`);
+  }
+  // Sorted, so that a page token stays valid when the same tags come in another order.
+  return keys
+    .map((key, i) => ({ key, value: tagValues[i] ?? '' }))
+    .sort((a, b) => compare(a.key, b.key) || compare(a.value, b.value));
+}
+
+function compare(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }
 
 /** Reads a ListTasks query. Throws {@link ValidationError} listing every problem. */

@@ -5,7 +5,7 @@
  */
 import * as schemas from '../lib/tes/schemas.js';
 import { TES_SPEC, POIESIS_VERSION } from '../lib/version.js';
-import { DEFAULT_PAGE_SIZE, PAGE_SIZE_LIMIT } from './list-query.js';
+import { DEFAULT_PAGE_SIZE, MAX_TAG_FILTERS, PAGE_SIZE_LIMIT } from './list-query.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -73,7 +73,8 @@ function listParameters(): JsonObject[] {
     query('state', 'Only tasks in this state.', ref('tesState')),
     query('tag_key', 'Tag keys to filter on, zipped by position with `tag_value`.', {
       type: 'array',
-      items: { type: 'string' },
+      items: { type: 'string', minLength: 1 },
+      maxItems: MAX_TAG_FILTERS,
     }),
     query('tag_value', 'Tag values; an empty or missing value matches any value of its key.', {
       type: 'array',
@@ -82,6 +83,8 @@ function listParameters(): JsonObject[] {
     query('page_size', `Tasks per page, below ${PAGE_SIZE_LIMIT}; ${DEFAULT_PAGE_SIZE} if unset.`, {
       type: 'integer',
       format: 'int32',
+      minimum: 1,
+      maximum: PAGE_SIZE_LIMIT - 1,
     }),
     query('page_token', 'The `next_page_token` of the previous page.', { type: 'string' }),
     { $ref: '#/components/parameters/view' },

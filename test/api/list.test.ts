@@ -191,4 +191,35 @@ describe('api: ListTasks tag filters', () => {
       expect(result.includes(JSON.stringify(tags))).to.equal(expected);
     });
   }
+
+  it('16 tag filters at once', async () => {
+    const tags = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, `v${i}`]));
+    const { body } = await api.request('POST', '/tasks', minimalTask({ tags }));
+    const query = Object.entries(tags)
+      .map(([key, value]) => `tag_key=${key}&tag_value=${value}`)
+      .join('&');
+    const response = await api.request('GET', `/tasks?${query}`);
+    expect(response.status).to.equal(200);
+    expect(response.body.tasks).to.deep.equal([{ id: body.id, state: 'QUEUED' }]);
+  });
+
+  it('17 tag filters are 400', async () => {
+    const query = Array.from({ length: 17 }, (_, i) => `tag_key=k${i}`).join('&');
+    const response = await api.request('GET', `/tasks?${query}`);
+    expect(response.status).to.equal(400);
+    expect(response.body.msg).to.equal('tag_key: at most 16 may be given, got 17');
+  });
+
+  it('page token survives reordered tags', async () => {
+    for (let i = 0; i < 2; i++) {
+      await api.request('POST', '/tasks', minimalTask({ tags: { x: '1', y: '2' } }));
+    }
+    const first = await api.request('GET', '/tasks?tag_key=x&tag_value=1&tag_key=y&page_size=1');
+    const token = encodeURIComponent(first.body.next_page_token as string);
+    const reordered = `/tasks?tag_key=y&tag_value=&tag_key=x&tag_value=1&page_size=1`;
+    const response = await api.request('GET', `${reordered}&page_token=${token}`);
+    expect(response.status).to.equal(200);
+    expect(response.body.tasks).to.have.lengthOf(1);
+    expect(response.body.tasks[0].id).to.not.equal(first.body.tasks[0].id);
+  });
 });
