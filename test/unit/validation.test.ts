@@ -88,6 +88,24 @@ describe('validation: prepareTask', () => {
     ]);
   });
 
+  it('reports every input in a clash', () => {
+    const problems = problemsOf(
+      task({
+        inputs: [
+          { path: '/d/x', content: 'a' },
+          { path: '/d/x', content: 'b' },
+          { path: '/d/x/y', content: 'c' },
+          { path: '/d', content: 'd' },
+        ],
+      }),
+    );
+    expect(problems).to.deep.equal([
+      'inputs[1].path: "/d/x" is also the path of inputs[0]; give each input its own path',
+      'inputs[2].path: "/d/x/y" cannot be inside "/d/x", which inputs[0] makes a file',
+      'inputs[3].path: "/d" cannot be a file, because "/d/x" of inputs[0] is inside it',
+    ]);
+  });
+
   it('counts env entries in UTF-8 bytes', () => {
     // "é" is 2 bytes in UTF-8, so "A=" and 65,535 of them are 131,072 bytes, one above the limit.
     const problems = problemsOf({

@@ -26,7 +26,7 @@
  * runtime's own files), and a wildcard output whose leading directory is
  * one of the protected ones above.
  */
-import { fixedDirectoryOf, hasWildcard } from '../tes/paths.js';
+import { ancestorsOf, fixedDirectoryOf, hasWildcard } from '../tes/paths.js';
 import type { RuntimeTask } from './runtime.js';
 import { MountPlanError } from './errors.js';
 import { normalizeContainerPath } from './layout.js';
@@ -182,14 +182,14 @@ function directoriesOf(candidates: readonly Candidate[]): string[] {
  * wins over a file, since the file is then inside the mounted directory.
  */
 function collapse(candidates: readonly Candidate[]): PlannedMount[] {
-  const directories = candidates.filter((candidate) => candidate.type === 'DIRECTORY');
+  const directories = new Set(
+    candidates.filter((candidate) => candidate.type === 'DIRECTORY').map(({ path }) => path),
+  );
   const kept = new Map<string, PlannedMount>();
   for (const candidate of candidates) {
-    const covered = directories.some(
-      (directory) =>
-        isWithin(candidate.path, directory.path) &&
-        (candidate.path !== directory.path || candidate.type === 'FILE'),
-    );
+    const covered =
+      ancestorsOf(candidate.path).some((ancestor) => directories.has(ancestor)) ||
+      (candidate.type === 'FILE' && directories.has(candidate.path));
     if (!covered) kept.set(candidate.path, { path: candidate.path, type: candidate.type });
   }
   return [...kept.values()].sort(byPath);

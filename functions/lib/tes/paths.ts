@@ -40,3 +40,13 @@ export function fixedDirectoryOf(path: string): string {
   const fixed = first === -1 ? segments.slice(0, -1) : segments.slice(0, first);
   return fixed.join('/') || '/';
 }
+
+/**
+ * Returns the directories above a normalized absolute path, from `/` down
+ * to its parent: `/a/b/c` gives `/`, `/a` and `/a/b`. The root has none.
+ */
+export function ancestorsOf(path: string): string[] {
+  if (path === '/') return [];
+  const segments = path.split('/').slice(1, -1);
+  return ['/', ...segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`)];
+}

@@ -4,8 +4,8 @@
  */
 import { MountPlanError } from '../runtime/errors.js';
 import { normalizeContainerPath } from '../runtime/layout.js';
-import { isWithin, planMounts } from '../runtime/mounts.js';
-import { containerPathProblem, containerPathProblems, hasWildcard } from './paths.js';
+import { planMounts } from '../runtime/mounts.js';
+import { ancestorsOf, containerPathProblem, containerPathProblems, hasWildcard } from './paths.js';
 import type { TesInput, TesOutput, TesTask } from './schemas.js';
 import { canonicalUrl, fileAccessProblem, type FileAccess, urlProblem } from './validation-urls.js';
 
@@ -64,30 +64,42 @@ function inputProblems(input: TesInput, index: number, schemes: UrlSchemes): str
  */
 function inputOverlapProblems(inputs: readonly TesInput[] | undefined): string[] {
   const problems: string[] = [];
-  const placed: Array<{ path: string; isFile: boolean; index: number }> = [];
+  const paths: string[] = [];
+  /** The first input at each path, the first FILE input there, and the first input inside each directory. */
+  const firstAt = new Map<string, number>();
+  const fileAt = new Map<string, number>();
+  const firstInside = new Map<string, number>();
   each(inputs, (input, i) => {
     if (!isObject(input) || typeof input.path !== 'string') return;
     if (containerPathProblem(input.path) !== undefined) return;
     const path = normalizeContainerPath(input.path);
     const isFile = input.type !== 'DIRECTORY';
+    const ancestors = ancestorsOf(path);
     const field = `inputs[${i}].path`;
-    for (const other of placed) {
-      const otherField = `inputs[${other.index}]`;
-      if (path === other.path) {
-        problems.push(
-          `${field}: "${path}" is also the path of ${otherField}; give each input its own path`,
-        );
-      } else if (other.isFile && isWithin(path, other.path)) {
-        problems.push(
-          `${field}: "${path}" cannot be inside "${other.path}", which ${otherField} makes a file`,
-        );
-      } else if (isFile && isWithin(other.path, path)) {
-        problems.push(
-          `${field}: "${path}" cannot be a file, because "${other.path}" of ${otherField} is inside it`,
-        );
-      }
+    paths[i] = path;
+
+    const same = firstAt.get(path);
+    if (same !== undefined) {
+      problems.push(
+        `${field}: "${path}" is also the path of inputs[${same}]; give each input its own path`,
+      );
     }
-    placed.push({ path, isFile, index: i });
+    const fileAbove = ancestors.find((ancestor) => fileAt.has(ancestor));
+    if (fileAbove !== undefined) {
+      problems.push(
+        `${field}: "${path}" cannot be inside "${fileAbove}", which inputs[${fileAt.get(fileAbove)}] makes a file`,
+      );
+    }
+    const inside = isFile ? firstInside.get(path) : undefined;
+    if (inside !== undefined) {
+      problems.push(
+        `${field}: "${path}" cannot be a file, because "${paths[inside]}" of inputs[${inside}] is inside it`,
+      );
+    }
+
+    if (same === undefined) firstAt.set(path, i);
+    if (isFile && !fileAt.has(path)) fileAt.set(path, i);
+    for (const ancestor of ancestors) if (!firstInside.has(ancestor)) firstInside.set(ancestor, i);
   });
   return problems;
 }
@@ -136,7 +148,8 @@ function prefixProblems(output: TesOutput, field: string): string[] {
  */
 function duplicateOutputUrlProblems(outputs: readonly TesOutput[] | undefined): string[] {
   const problems: string[] = [];
-  const seen: Array<{ url: string; isWildcard: boolean; index: number }> = [];
+  /** By url: the first output with it, and the first one without wildcards. */
+  const first = new Map<string, { any: number; plain?: number }>();
   each(outputs, (output, i) => {
     if (!isObject(output) || typeof output.url !== 'string' || typeof output.path !== 'string') {
       return;
@@ -144,14 +157,16 @@ function duplicateOutputUrlProblems(outputs: readonly TesOutput[] | undefined): 
     const url = canonicalUrl(output.url);
     if (url === undefined) return;
     const isWildcard = hasWildcard(output.path);
-    const first = seen.find((other) => other.url === url && !(isWildcard && other.isWildcard));
-    if (first) {
+    const seen = first.get(url);
+    const clash = isWildcard ? seen?.plain : seen?.any;
+    if (clash !== undefined) {
       problems.push(
-        `outputs[${i}].url: "${output.url}" is also the url of outputs[${first.index}]; ` +
+        `outputs[${i}].url: "${output.url}" is also the url of outputs[${clash}]; ` +
           'give each output its own url',
       );
     }
-    seen.push({ url, isWildcard, index: i });
+    if (seen === undefined) first.set(url, { any: i, ...(isWildcard ? {} : { plain: i }) });
+    else if (!isWildcard) seen.plain ??= i;
   });
   return problems;
 }
