@@ -4,9 +4,9 @@
 #
 # The root filesystem has /bin/busybox and one symlink per applet, and the
 # image is tagged as alpine, localhost/alpine, docker.io/library/alpine:latest
-# and localhost/poiesis-busybox:latest. Running the script again rebuilds the
-# only moves the tags unless the busybox binary changed, which the image
-# records in the label org.poiesis.busybox-sha256.
+# and localhost/poiesis-busybox:latest. Running the script again only moves
+# the tags, unless the busybox binary changed, which the image records in
+# the label org.poiesis.busybox-sha256.
 #
 # Usage: scripts/build-test-image.sh [--no-aliases] [ENGINE]
 #   --no-aliases  tag only localhost/poiesis-busybox:latest, leaving any real
