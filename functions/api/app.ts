@@ -38,6 +38,10 @@ async function readJson(ctx: Context, limit: number): Promise<unknown> {
       415,
     );
   }
+  const charset = ctx.request.charset.toLowerCase();
+  if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new BadRequestError(`request body must be UTF-8 JSON, got charset ${charset}`, 415);
+  }
   try {
     return await parseBody.json(ctx, { limit, strict: true });
   } catch (error) {

@@ -654,6 +654,21 @@ describe('api: CreateTask', () => {
       expect(response.body.msg).to.include('keys named __proto__ are not accepted');
     });
 
+    it('charset other than UTF-8 is 415', async () => {
+      const response = await api.request('POST', '/tasks', JSON.stringify(minimalTask()), {
+        'content-type': 'application/json; charset=latin1',
+      });
+      expect(response.status).to.equal(415);
+      expect(response.body.msg).to.equal('request body must be UTF-8 JSON, got charset latin1');
+    });
+
+    it('charset UTF-8 is read', async () => {
+      const response = await api.request('POST', '/tasks', JSON.stringify(minimalTask()), {
+        'content-type': 'application/json; charset=UTF-8',
+      });
+      expect(response.status).to.equal(200);
+    });
+
     it('another content type is 415', async () => {
       const response = await api.request('POST', '/tasks', JSON.stringify(minimalTask()), {
         'content-type': 'text/plain',
