@@ -54,6 +54,18 @@ describe('toContainerStatus', function () {
     expect(status?.reason).to.equal('Error');
   });
 
+  it('start after the end lowered to the end', function () {
+    const status = toContainerStatus(
+      container({
+        Status: 'exited',
+        StartedAt: '2026-12-04T15:54:01.180Z',
+        FinishedAt: '2026-12-04T15:54:01.150Z',
+      }),
+    );
+    expect(status?.startTime).to.equal('2026-12-04T15:54:01.150Z');
+    expect(status?.endTime).to.equal('2026-12-04T15:54:01.150Z');
+  });
+
   it('reasons Completed and OOMKilled', function () {
     expect(toContainerStatus(container({ Status: 'exited' }))?.reason).to.equal('Completed');
     const killed = container({ Status: 'exited', ExitCode: 137, OOMKilled: true });

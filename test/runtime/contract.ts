@@ -112,6 +112,10 @@ export function describeRuntimeContract(name: string, makeHarness: () => Runtime
             Date.parse(started.startTime!),
             `executor ${index} started ${started.startTime} and ended ${exited.endTime}`,
           ).to.be.at.most(Date.parse(exited.endTime!));
+          expect(
+            Date.parse(exited.startTime!),
+            `executor ${index} inspected start ${exited.startTime} and end ${exited.endTime}`,
+          ).to.be.at.most(Date.parse(exited.endTime!));
         }
       });
 

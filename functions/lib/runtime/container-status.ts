@@ -79,6 +79,11 @@ export function toContainerStatus(container: InspectedContainer): ContainerStatu
     status.exitCode = container.State.ExitCode;
     const endTime = toRfc3339(container.State.FinishedAt);
     if (endTime !== undefined) status.endTime = endTime;
+    // Podman records StartedAt when `start` returns, which for a short command
+    // can be after the exit it records as FinishedAt.
+    if (endTime !== undefined && status.startTime !== undefined && status.startTime > endTime) {
+      status.startTime = endTime;
+    }
     status.reason = exitReason(container);
   }
   if (container.State.Error) status.message = container.State.Error;
