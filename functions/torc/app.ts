@@ -21,7 +21,8 @@ export function createTorcApp({ orchestrator, reconciler }: TorcAppOptions): Koa
     '/': eventReceiver({
       handlers: {
         'task.created': (event) => orchestrator.startTask(event.subject),
-        'outputs.filed': (event) => orchestrator.completeTask(event.subject, event.data.outputs),
+        'outputs.filed': (event) =>
+          orchestrator.completeTask(event.subject, event.data.outputs, event.data.omitted),
         'task.failed': (event) => orchestrator.fail(event.subject, event.data),
         'cancel.requested': (event) => orchestrator.cancelTask(event.subject),
         'reconcile.requested': () => {

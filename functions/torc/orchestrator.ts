@@ -83,7 +83,11 @@ export class Orchestrator {
     await this.options.publisher.publish(buildEvent('task.initialized', taskId, {}));
   }
 
-  async completeTask(taskId: string, outputs: TesOutputFileLog[]): Promise<void> {
+  /**
+   * Moves a RUNNING task to COMPLETE with its output log. `omitted` counts
+   * the filed files that the log leaves out, which a system log notes.
+   */
+  async completeTask(taskId: string, outputs: TesOutputFileLog[], omitted = 0): Promise<void> {
     const task = await requireTask(this.options.store, taskId);
     if (task.state !== 'RUNNING') {
       this.options.logger.debug(
@@ -95,6 +99,14 @@ export class Orchestrator {
     const changed = await this.transition(task, 'COMPLETE', {
       outputs,
       end_time: timestamp(this.options),
+      ...(omitted > 0
+        ? {
+            systemLogs: [
+              `the output log lists ${outputs.length} of ${outputs.length + omitted} filed files; ` +
+                `the other ${omitted} were filed too but do not fit in the log`,
+            ],
+          }
+        : {}),
     });
     if (changed) {
       this.options.logger.info({ taskId }, 'task complete');

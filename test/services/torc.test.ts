@@ -149,6 +149,20 @@ describe('services: torc', () => {
       expect(services.runtime.callsOf('removeTask', id)).to.have.length(1);
     });
 
+    it('omitted files noted in system logs', async () => {
+      const { id } = await services.addTask({ state: 'RUNNING' });
+
+      await torc.deliver(buildEvent('outputs.filed', id, { outputs, omitted: 3 }));
+      await services.settle();
+
+      const stored = await services.task(id);
+      expect(stored.state).to.equal('COMPLETE');
+      expect(stored.logs?.[0]?.outputs).to.deep.equal(outputs);
+      expect(stored.logs?.[0]?.system_logs).to.deep.equal([
+        'the output log lists 2 of 5 filed files; the other 3 were filed too but do not fit in the log',
+      ]);
+    });
+
     it('for a CANCELING task changes nothing', async () => {
       const { id } = await services.addTask({ state: 'CANCELING' });
       const before = await services.task(id);

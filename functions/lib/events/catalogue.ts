@@ -82,8 +82,13 @@ export const CATALOGUE = {
   'outputs.filed': entry({
     producers: ['tof'],
     consumers: ['torc'],
-    data: Type.Object({ outputs: Type.Array(TesOutputFileLog) }),
-    meaning: 'every output was uploaded, one log entry per file',
+    data: Type.Object({
+      outputs: Type.Array(TesOutputFileLog),
+      omitted: Type.Optional(Type.Integer({ minimum: 1 })),
+    }),
+    meaning:
+      'every output was uploaded, one log entry per file; `omitted` counts the files left out ' +
+      'of the list to keep the event under its size limit',
   }),
   'task.failed': entry({
     producers: ANY_PRODUCER,

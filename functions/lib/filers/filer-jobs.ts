@@ -8,6 +8,7 @@
  * dies with it; the reconcile loop starts it again after a restart.
  */
 import { buildEvent } from '../events/catalogue.js';
+import { DEFAULT_MAX_EVENT_BYTES } from '../events/http-binding.js';
 import type { EventPublisher } from '../events/publisher.js';
 import { PoiesisError } from '../errors.js';
 import { componentLogger, type Logger } from '../logging.js';
@@ -15,7 +16,7 @@ import type { HostPathOf } from '../storage/backend.js';
 import { stageInputs } from '../storage/input-filer.js';
 import { fileOutputs } from '../storage/output-filer.js';
 import type { StorageRegistry } from '../storage/registry.js';
-import type { Task } from '../tes/schemas.js';
+import type { Task, TesOutputFileLog } from '../tes/schemas.js';
 
 export type FilerKind = 'inputs' | 'outputs';
 
@@ -92,7 +93,14 @@ export class InProcessFilers implements FilerLauncher {
           signal,
           taskId: task.id,
         });
-        await publisher.publish(buildEvent('outputs.filed', task.id, { outputs }));
+        const listed = fitOutputLog(outputs);
+        if (listed.omitted !== undefined) {
+          logger.warn(
+            { files: outputs.length, omitted: listed.omitted },
+            'output log shortened to fit in one event',
+          );
+        }
+        await publisher.publish(buildEvent('outputs.filed', task.id, listed));
       }
       logger.info('filing done');
     } catch (error) {
@@ -124,4 +132,28 @@ export class InProcessFilers implements FilerLauncher {
       logger.error({ err: publishError }, 'reporting the filer failure failed');
     }
   }
+}
+
+/**
+ * Bytes of output log entries that one `outputs.filed` event carries at
+ * most: three quarters of the event size limit, which leaves room for the
+ * rest of the event.
+ */
+export const MAX_OUTPUT_LOG_BYTES = (DEFAULT_MAX_EVENT_BYTES * 3) / 4;
+
+/**
+ * Returns the output log entries that fit in {@link MAX_OUTPUT_LOG_BYTES}
+ * of JSON, in order, with the number of entries left out when some are.
+ */
+export function fitOutputLog(outputs: readonly TesOutputFileLog[]): {
+  outputs: TesOutputFileLog[];
+  omitted?: number;
+} {
+  let bytes = 0;
+  const fitting = outputs.findIndex((entry) => {
+    bytes += Buffer.byteLength(JSON.stringify(entry)) + 1;
+    return bytes > MAX_OUTPUT_LOG_BYTES;
+  });
+  if (fitting === -1) return { outputs: [...outputs] };
+  return { outputs: outputs.slice(0, fitting), omitted: outputs.length - fitting };
 }
