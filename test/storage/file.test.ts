@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { access, chmod, mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { access, chmod, mkdir, readdir, stat, symlink, truncate } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import {
   InputFetchFailedError,
@@ -61,6 +61,41 @@ describe('storage file backend', () => {
       });
 
       expect((await stat(work.path('volume/run.sh'))).mode & 0o777).to.equal(0o755);
+    });
+
+    it('large copy stopped by signal', async () => {
+      const source = await work.write('allowed/big.bin', '');
+      await truncate(source, 2 * 1024 ** 3);
+      await chmod(source, 0o755);
+      const controller = new AbortController();
+      const target = work.path('volume/big.bin');
+
+      const copy = backend.download(fileUrl('allowed', 'big.bin'), target, {
+        type: 'FILE',
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(), 50);
+      const error = await caught(copy);
+
+      expect(error).to.be.instanceOf(Error);
+      expect(controller.signal.aborted).to.equal(true);
+      expect(await exists(target)).to.equal(false);
+      expect(await readdir(work.path('volume'))).to.deep.equal([]);
+    });
+
+    it('large copy keeps the mode', async () => {
+      const source = await work.write('allowed/big.sh', '');
+      await truncate(source, 65 * 1024 ** 2);
+      await chmod(source, 0o750);
+
+      await backend.download(fileUrl('allowed', 'big.sh'), work.path('volume/big.sh'), {
+        type: 'FILE',
+        signal: new AbortController().signal,
+      });
+
+      const copied = await stat(work.path('volume/big.sh'));
+      expect(copied.size).to.equal(65 * 1024 ** 2);
+      expect(copied.mode & 0o777).to.equal(0o750);
     });
 
     it('rejects a path outside the allow-list', async () => {

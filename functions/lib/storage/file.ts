@@ -3,9 +3,10 @@
  * system, restricted to an allow-list of host directories so a task cannot
  * read or overwrite arbitrary files of the server.
  */
-import type { Dirent } from 'node:fs';
-import { copyFile, mkdir, readdir, realpath, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { componentLogger, type Logger } from '../logging.js';
 import { writeAtomically } from './atomic-file.js';
@@ -18,6 +19,9 @@ import {
   UrlNotAllowedError,
 } from './errors.js';
 import { errorCode, messageOf } from './fs-errors.js';
+
+/** Size from which a file is copied as a stream that a cancel can stop, in bytes. */
+const STREAM_COPY_BYTES = 64 * 1024 * 1024;
 
 export interface FileBackendOptions {
   /**
@@ -74,7 +78,7 @@ export class FileBackend implements StorageBackend {
     try {
       const target = localPathOf(url);
       await this.resolveAllowed(url, target);
-      await writeAtomically(target, (temporaryPath) => copyFile(hostPath, temporaryPath));
+      await copyFileTo(hostPath, target, options.signal);
     } catch (error) {
       if (error instanceof StorageError) throw error;
       const problem =
@@ -106,7 +110,7 @@ export class FileBackend implements StorageBackend {
     if (!stats.isFile()) {
       throw new InputFetchFailedError('it is not a regular file', { url: url.href });
     }
-    await copyFileInto(realSource, hostPath);
+    await copyFileTo(realSource, hostPath, options.signal);
   }
 
   /**
@@ -155,7 +159,7 @@ export class FileBackend implements StorageBackend {
       if (resolved === undefined) continue;
 
       if (resolved.kind === 'file') {
-        await copyFileInto(resolved.path, target);
+        await copyFileTo(resolved.path, target, signal);
       } else if (ancestors.includes(resolved.path)) {
         this.logger.warn({ source }, 'skipped a symbolic link that loops back to its own tree');
       } else {
@@ -217,8 +221,21 @@ async function statSource(url: URL, realSource: string) {
   }
 }
 
-function copyFileInto(source: string, hostPath: string): Promise<void> {
-  return writeAtomically(hostPath, (temporaryPath) => copyFile(source, temporaryPath));
+/**
+ * Copies a file to `target` atomically. Large files are streamed, so that
+ * `signal` can stop the copy; smaller ones use copyFile, which is faster.
+ */
+async function copyFileTo(source: string, target: string, signal?: AbortSignal): Promise<void> {
+  const { size, mode } = await stat(source);
+  await writeAtomically(target, async (temporaryPath) => {
+    if (signal === undefined || size < STREAM_COPY_BYTES) {
+      await copyFile(source, temporaryPath);
+      return;
+    }
+    await pipeline(createReadStream(source), createWriteStream(temporaryPath), { signal });
+    // copyFile keeps the mode, such as the executable bit, and so does this path.
+    await chmod(temporaryPath, mode & 0o7777);
+  });
 }
 
 /**
