@@ -90,6 +90,20 @@ const decodeColons: Koa.Middleware = async (ctx, next) => {
   await next();
 };
 
+/**
+ * Serializes JSON bodies inside the middleware chain, where a failure, such
+ * as a body too large for one string, reaches the error handler instead of
+ * ending the response as a plain-text 500.
+ */
+const serializeJson: Koa.Middleware = async (ctx, next) => {
+  await next();
+  const body: unknown = ctx.body;
+  if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body)) {
+    ctx.body = JSON.stringify(body);
+    ctx.type = 'application/json';
+  }
+};
+
 export function createApiApp(options: ApiAppOptions): Koa {
   const { tasks, logger } = options;
   const openApi = buildOpenApiDocument();
@@ -126,6 +140,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
     );
   });
   app.use(errorHandler(logger));
+  app.use(serializeJson);
   app.use(decodeColons);
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -14,6 +14,13 @@ import { applyView, type TaskView } from '../lib/tes/views.js';
 import type { ListRequest } from './list-query.js';
 import type { PageTokens } from './page-token.js';
 
+/**
+ * Stored bytes of task documents that one BASIC or FULL list page reads at
+ * most. A page of large tasks ends early with a next_page_token, so listing
+ * them cannot exhaust the server's memory.
+ */
+export const MAX_PAGE_DOCUMENT_BYTES = 32 * 1024 * 1024;
+
 /** Events the API sends to the rest of Poiesis, in practice CloudEvents posted to the broker. */
 export interface TaskEventSink {
   taskCreated(taskId: string): Promise<void>;
@@ -68,6 +75,7 @@ export class TaskService {
       pageSize,
       after,
       withDocument: view !== 'MINIMAL',
+      maxBytes: MAX_PAGE_DOCUMENT_BYTES,
     });
     const tasks = page.tasks.map((task) => applyView(task, view));
     if (page.lastId === undefined) return { tasks };

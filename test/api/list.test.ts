@@ -223,3 +223,39 @@ describe('api: ListTasks tag filters', () => {
     expect(response.body.tasks[0].id).to.not.equal(first.body.tasks[0].id);
   });
 });
+
+describe('api: ListTasks of large tasks', () => {
+  let api: ApiHarness;
+  const content = 'c'.repeat(12 * 1024 * 1024);
+
+  before(async () => {
+    api = await startApi();
+    for (let i = 0; i < 4; i++) {
+      await api.request('POST', '/tasks', minimalTask({ inputs: [{ path: '/in/x', content }] }));
+    }
+  });
+  after(async () => {
+    await api.destroy();
+  });
+
+  for (const view of ['BASIC', 'FULL']) {
+    it(`${view} pages end before 32 MiB of documents`, async () => {
+      const first = await api.request('GET', `/tasks?view=${view}&page_size=10`);
+      expect(first.status).to.equal(200);
+      expect(first.body.tasks).to.have.lengthOf(2);
+      const token = encodeURIComponent(first.body.next_page_token as string);
+
+      const second = await api.request(
+        'GET',
+        `/tasks?view=${view}&page_size=10&page_token=${token}`,
+      );
+      expect(second.body.tasks).to.have.lengthOf(2);
+      expect(second.body).to.not.have.property('next_page_token');
+    });
+  }
+
+  it('MINIMAL page is not shortened', async () => {
+    const page = await api.request('GET', '/tasks?page_size=10');
+    expect(page.body.tasks).to.have.lengthOf(4);
+  });
+});

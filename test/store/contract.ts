@@ -252,6 +252,27 @@ export function describeTaskStoreContract(name: string, openEmptyStore: OpenEmpt
         expect(page.tasks).to.deep.equal([...tasks].reverse());
       });
 
+      it('maxBytes ends a page of documents early', async () => {
+        const large = 'x'.repeat(4000);
+        const tasks = await createAll(
+          Array.from({ length: 5 }, () => sampleTask({ description: large })),
+        );
+        const newest = [...tasks].reverse();
+
+        const first = await store.list({ pageSize: 10, withDocument: true, maxBytes: 10_000 });
+        expect(first.tasks.map((task) => task.id)).to.deep.equal(
+          newest.slice(0, 2).map((t) => t.id),
+        );
+        expect(first.lastId).to.equal(newest[1]!.id);
+
+        const tiny = await store.list({ pageSize: 10, withDocument: true, maxBytes: 1 });
+        expect(tiny.tasks).to.have.lengthOf(1);
+        expect(tiny.lastId).to.equal(newest[0]!.id);
+
+        const ids = await store.list({ pageSize: 10, withDocument: false, maxBytes: 1 });
+        expect(ids.tasks).to.have.lengthOf(5);
+      });
+
       it('lists the current state after a transition', async () => {
         const [task] = await createAll([sampleTask()]);
         await store.transition(task!.id, { to: 'INITIALIZING' });

@@ -196,15 +196,35 @@ export class SqliteTaskStore implements TaskStore {
         throw new RangeError(`page size ${query.pageSize} is invalid; use an integer from 1`);
       }
       const { sql, params } = buildListQuery(query);
-      const rows = this.statement(sql).all(...params) as TaskRow[];
-      const more = rows.length > query.pageSize;
-      const pageRows = more ? rows.slice(0, query.pageSize) : rows;
+      const { rows: pageRows, more } = this.pageRows(sql, params, query);
       // MINIMAL rows have only id and state, which is what ListPage promises.
       const tasks = query.withDocument
         ? pageRows.map(fromTaskRow)
         : pageRows.map(({ id, state }) => ({ id, state }) as Task);
       return more ? { tasks, lastId: pageRows[pageRows.length - 1]!.id } : { tasks };
     });
+  }
+
+  /**
+   * Reads the rows of a page, one more than its size to see whether another
+   * page follows, and stops early once the documents exceed `maxBytes`.
+   */
+  private pageRows(
+    sql: string,
+    params: Array<string | number>,
+    query: ListQuery,
+  ): { rows: TaskRow[]; more: boolean } {
+    const rows: TaskRow[] = [];
+    let bytes = 0;
+    for (const row of this.statement(sql).iterate(...params) as Iterable<TaskRow>) {
+      if (rows.length === query.pageSize) return { rows, more: true };
+      if (query.withDocument && query.maxBytes !== undefined) {
+        bytes += row.document.length + (row.logs?.length ?? 0);
+        if (bytes > query.maxBytes && rows.length > 0) return { rows, more: true };
+      }
+      rows.push(row);
+    }
+    return { rows, more: false };
   }
 
   transition(id: string, request: TransitionRequest): Promise<Task> {

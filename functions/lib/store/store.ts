@@ -29,6 +29,12 @@ export interface ListQuery {
    * `id` and `state`, which lets the store skip reading the documents.
    */
   withDocument: boolean;
+  /**
+   * With `withDocument`, the page ends early, with `lastId` set, before the
+   * task whose stored document would take it past this many bytes. A page
+   * has at least one task, however large.
+   */
+  maxBytes?: number;
 }
 
 export interface ListPage {
