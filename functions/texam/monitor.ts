@@ -21,6 +21,7 @@ import { executorLogs, requireTask, timestamp, type FlowContext } from '../lib/f
 import { TaskRemovedError } from '../lib/runtime/errors.js';
 import type { ContainerStatus, Runtime } from '../lib/runtime/runtime.js';
 import type { Task } from '../lib/tes/schemas.js';
+import { fitTails, MAX_TASK_LOG_CHARACTERS } from './log-budget.js';
 
 /**
  * The exit code an executor log shows until the executor exits, and keeps
@@ -129,11 +130,17 @@ export class ExecutorMonitor {
   private async recordExit(task: Task, exit: ExecutorExit): Promise<void> {
     const { runtime, store, logger } = this.options;
     const ref = { taskId: task.id, executorIndex: exit.index };
-    const tails = await runtime.readExecutorLogs(ref);
+    const tails = fitTails(task, exit.index, await runtime.readExecutorLogs(ref));
     const systemLogs =
       exit.reason === 'OOMKilled'
         ? [`OOMKilled: executor ${exit.index} was killed for exceeding its memory limit`]
         : [];
+    if (tails.shortened) {
+      systemLogs.push(
+        `the stdout and stderr of executor ${exit.index} were shortened, because the executor ` +
+          `logs of a task keep at most ${MAX_TASK_LOG_CHARACTERS} characters`,
+      );
+    }
     const updated = await store.updateLog(task.id, {
       executor: {
         index: exit.index,
