@@ -133,7 +133,9 @@ export class ExecutorMonitor {
     const tails = fitTails(task, exit.index, await runtime.readExecutorLogs(ref));
     const systemLogs =
       exit.reason === 'OOMKilled'
-        ? [`OOMKilled: executor ${exit.index} was killed for exceeding its memory limit`]
+        ? [
+            `OOMKilled: a process of executor ${exit.index} was killed for exceeding the memory limit`,
+          ]
         : [];
     if (tails.shortened) {
       systemLogs.push(

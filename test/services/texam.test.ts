@@ -252,7 +252,7 @@ describe('services: texam', () => {
       const task = await services.task(id);
       expect(task.logs?.[0]?.logs[0]?.exit_code).to.equal(137);
       expect(task.logs?.[0]?.system_logs).to.deep.equal([
-        'OOMKilled: executor 0 was killed for exceeding its memory limit',
+        'OOMKilled: a process of executor 0 was killed for exceeding the memory limit',
       ]);
       expect(services.publisher.ofType('task.failed', id)[0]?.data.state).to.equal(
         'EXECUTOR_ERROR',

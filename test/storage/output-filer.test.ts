@@ -153,6 +153,7 @@ describe('storage output filer', () => {
       const error = await fileError([{ path: '/out/leak.txt', url: `${results}/leak.txt` }]);
 
       expect(error).to.be.instanceOf(OutputMissingError);
+      expect((error as Error).message).to.include(`leads through a symbolic link to ${secret}`);
       expect(await exists(work.path('results/leak.txt'))).to.equal(false);
     });
 

@@ -64,7 +64,11 @@ export async function resolveContainerPath(
       continue;
     }
     const entry = await lstatInContainer(candidate, hostPathOf);
-    if ('problem' in entry) return entry;
+    if ('problem' in entry) {
+      return links > 0
+        ? throughLink(entry, `/${[...resolved, name, ...pending].join('/')}`)
+        : entry;
+    }
 
     if (entry.stats.isSymbolicLink()) {
       if (++links > MAX_SYMBOLIC_LINKS) return { problem: 'has too many levels of symbolic links' };
@@ -83,7 +87,24 @@ export async function resolveContainerPath(
   // `last` is stale when a `..` or a link came after it, and absent for the root.
   const finalPath = `/${resolved.join('/')}`;
   if (last?.containerPath === finalPath) return last;
-  return lstatInContainer(finalPath, hostPathOf);
+  const entry = await lstatInContainer(finalPath, hostPathOf);
+  return links > 0 ? throughLink(entry, finalPath) : entry;
+}
+
+/**
+ * Names the link target in a "does not exist" problem met after a link,
+ * which is usually a link into the image, such as to /etc/passwd.
+ */
+function throughLink(
+  entry: ResolvedEntry | Unresolved,
+  containerPath: string,
+): ResolvedEntry | Unresolved {
+  if (!('problem' in entry) || entry.problem !== 'does not exist') return entry;
+  return {
+    problem:
+      `leads through a symbolic link to ${containerPath}, which does not exist in the task's ` +
+      'inputs, outputs or volumes; only files there can be filed',
+  };
 }
 
 function isMapped(containerPath: string, hostPathOf: HostPathOf): boolean {
