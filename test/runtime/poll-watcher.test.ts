@@ -10,6 +10,10 @@ class FakeContainers {
   readonly statuses = new Map<string, ContainerStatus>();
   readonly removedByRuntime = new Set<string>();
   failNextList = false;
+  lists = 0;
+  inspects = 0;
+  /** Delay of each inspect call, to let a poll and an inspection overlap. */
+  inspectDelayMs = 0;
 
   set(id: string, state: ContainerStatus['state'], exitCode?: number): void {
     this.statuses.set(id, {
@@ -23,9 +27,14 @@ class FakeContainers {
     });
   }
 
-  watch(listener: (event: ContainerEvent) => void | Promise<void>, onError?: () => void) {
+  watch(
+    listener: (event: ContainerEvent) => void | Promise<void>,
+    onError?: () => void,
+    intervalMs = INTERVAL_MS,
+  ) {
     return new PollingWatcher({
       list: () => {
+        this.lists++;
         if (this.failNextList) {
           this.failNextList = false;
           return Promise.reject(new Error('engine busy'));
@@ -38,12 +47,13 @@ class FakeContainers {
           })),
         );
       },
-      inspect: (ids) =>
-        Promise.resolve(
-          ids.flatMap((id) => (this.statuses.has(id) ? [this.statuses.get(id)!] : [])),
-        ),
+      inspect: async (ids) => {
+        this.inspects++;
+        if (this.inspectDelayMs > 0) await wait(this.inspectDelayMs);
+        return ids.flatMap((id) => (this.statuses.has(id) ? [this.statuses.get(id)!] : []));
+      },
       removedByRuntime: (id) => this.removedByRuntime.has(id),
-      intervalMs: INTERVAL_MS,
+      intervalMs,
       listener,
       onError,
       logger: pino({ level: 'silent' }),
@@ -159,5 +169,117 @@ describe('PollingWatcher', function () {
     containers.set('a', 'exited', 0);
     await wait();
     expect(events).to.deep.equal([]);
+  });
+
+  describe('inspectNow', function () {
+    const SLOW_INTERVAL_MS = 60_000;
+
+    it('reports an exit without a poll', async function () {
+      const watch = containers.watch(
+        (event) => void events.push(event),
+        undefined,
+        SLOW_INTERVAL_MS,
+      );
+      await wait();
+      containers.set('a', 'exited', 0);
+      const listsBefore = containers.lists;
+
+      watch.inspectNow('a');
+      await wait();
+      await watch.close();
+
+      expect(summary(events)).to.deep.equal(['exited:a']);
+      expect(containers.lists).to.equal(listsBefore);
+    });
+
+    it('running container leads to a poll', async function () {
+      const watch = containers.watch(
+        (event) => void events.push(event),
+        undefined,
+        SLOW_INTERVAL_MS,
+      );
+      await wait();
+      containers.set('a', 'running');
+      const listsBefore = containers.lists;
+
+      watch.inspectNow('a');
+      await wait();
+      await watch.close();
+
+      expect(summary(events)).to.deep.equal(['started:a']);
+      expect(containers.lists).to.equal(listsBefore + 1);
+    });
+
+    it('exit reported once when a poll overlaps', async function () {
+      containers.set('a', 'exited', 3);
+      containers.inspectDelayMs = 30;
+      const watch = containers.watch(
+        (event) => void events.push(event),
+        undefined,
+        SLOW_INTERVAL_MS,
+      );
+      await wait(5);
+
+      watch.inspectNow('a');
+      watch.inspectNow('a');
+      await wait(100);
+      await watch.close();
+
+      expect(summary(events)).to.deep.equal(['exited:a']);
+    });
+
+    it('already reported exit not inspected again', async function () {
+      containers.set('a', 'exited', 0);
+      const watch = containers.watch(
+        (event) => void events.push(event),
+        undefined,
+        SLOW_INTERVAL_MS,
+      );
+      await wait();
+      const inspectsBefore = containers.inspects;
+
+      watch.inspectNow('a');
+      await wait();
+      await watch.close();
+
+      expect(summary(events)).to.deep.equal(['exited:a']);
+      expect(containers.inspects).to.equal(inspectsBefore);
+    });
+
+    it('close waits for an inspection', async function () {
+      containers.inspectDelayMs = 30;
+      const watch = containers.watch(
+        (event) => void events.push(event),
+        undefined,
+        SLOW_INTERVAL_MS,
+      );
+      await wait(40);
+      containers.set('a', 'exited', 0);
+
+      watch.inspectNow('a');
+      await wait(15);
+      await watch.close();
+
+      expect(containers.inspects).to.equal(2);
+      expect(summary(events)).to.deep.equal([]);
+    });
+
+    it('containers dying together share one inspect', async function () {
+      const watch = containers.watch(
+        (event) => void events.push(event),
+        undefined,
+        SLOW_INTERVAL_MS,
+      );
+      await wait();
+      const inspectsBefore = containers.inspects;
+      for (const id of ['a', 'b', 'c']) containers.set(id, 'exited', 0);
+
+      for (const id of ['a', 'b', 'c']) watch.inspectNow(id);
+      await wait();
+      await watch.close();
+
+      expect(summary(events)).to.deep.equal(['exited:a', 'exited:b', 'exited:c']);
+      expect(containers.inspects).to.equal(inspectsBefore + 1);
+    });
   });
 });

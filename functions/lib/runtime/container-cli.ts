@@ -317,8 +317,8 @@ export class ContainerCliRuntime implements Runtime {
   }
 
   /**
-   * Polls the engine every `pollIntervalMs`, and at once whenever the
-   * engine's event stream announces that one of this runtime's containers died.
+   * Polls the engine every `pollIntervalMs`, and inspects a container at
+   * once whenever the engine's event stream announces that it died.
    */
   watch(listener: ContainerEventListener, options: WatchOptions = {}): ContainerWatch {
     const watcher = new PollingWatcher({
@@ -338,7 +338,7 @@ export class ContainerCliRuntime implements Runtime {
         hints = new ExitHints({
           binary,
           labels: this.runtimeLabels(),
-          onHint: () => watcher.pollNow(),
+          onHint: (containerId) => watcher.inspectNow(containerId),
           logger: this.logger,
         });
       },

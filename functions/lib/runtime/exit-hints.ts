@@ -1,8 +1,9 @@
 /**
  * Hints that a container died, read from the engine's event stream
- * (`podman events` or `docker events`), so that the watcher polls at once
- * instead of at the end of its interval. The poll stays the source of
- * truth: a hint carries no data, and a lost hint only delays a report.
+ * (`podman events` or `docker events`), so that the watcher inspects that
+ * container at once instead of at the end of its interval. The poll stays
+ * the source of truth: a hint carries only the container's id, and a lost
+ * hint only delays a report.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -14,7 +15,8 @@ export interface ExitHintsOptions {
   binary: string;
   /** Label filters, such as `org.poiesis.managed=true`. */
   labels: Record<string, string>;
-  onHint: () => void;
+  /** Called with the id of each container that died. */
+  onHint: (containerId: string) => void;
   /** Wait before the stream is started again after it ended, in ms. @defaultValue 1000 */
   restartDelayMs?: number;
   logger: Logger;
@@ -46,11 +48,23 @@ export class ExitHints {
     ]);
     const child = spawn(
       this.options.binary,
-      ['events', '--filter', 'type=container', '--filter', `event=${died}`, ...filters],
+      [
+        'events',
+        '--filter',
+        'type=container',
+        '--filter',
+        `event=${died}`,
+        ...filters,
+        '--format',
+        '{{.ID}}',
+      ],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     this.child = child;
-    createInterface({ input: child.stdout }).on('line', () => this.options.onHint());
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const containerId = line.trim();
+      if (containerId !== '') this.options.onHint(containerId);
+    });
     child.once('error', (error) => {
       this.options.logger.debug({ err: error }, 'container event stream failed; polling only');
     });

@@ -46,6 +46,12 @@ export interface PollingWatcherOptions {
  */
 const REPEAT_POLL_GAP_MS = 50;
 
+/**
+ * Wait before the containers announced as dead are inspected, in
+ * milliseconds, so that containers dying together share one call.
+ */
+const HINT_BATCH_MS = 10;
+
 /** The watch's record of one container. */
 interface Seen {
   status: ContainerStatus;
@@ -60,6 +66,13 @@ export class PollingWatcher implements ContainerWatch {
   private closed = false;
   /** A poll was asked for while one ran; it starts as soon as that one ends. */
   private pollAgain = false;
+  /** Containers being inspected and reported, which no other round takes up meanwhile. */
+  private readonly busy = new Set<string>();
+  /** Containers announced as dead and waiting for the next batch of inspections. */
+  private readonly hinted = new Set<string>();
+  private hintTimer: NodeJS.Timeout | undefined;
+  /** The batches of inspections, one after another, which `close` waits for. */
+  private inspecting: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PollingWatcherOptions) {
     this.schedule(0);
@@ -68,7 +81,39 @@ export class PollingWatcher implements ContainerWatch {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await this.polling;
+    clearTimeout(this.hintTimer);
+    await Promise.all([this.polling, this.inspecting]);
+  }
+
+  /**
+   * Inspects a container soon and reports its exit, for example when the
+   * engine announces that it died. Containers announced within
+   * {@link HINT_BATCH_MS} share one `inspect` call, and no `ps` is needed.
+   * When one has not exited yet, or the call fails, a poll follows.
+   */
+  inspectNow(containerId: string): void {
+    if (this.closed || this.seen.get(containerId)?.reported === 'exited') return;
+    this.hinted.add(containerId);
+    this.hintTimer ??= setTimeout(() => {
+      this.hintTimer = undefined;
+      this.inspecting = this.inspecting.then(() => this.inspectHinted());
+    }, HINT_BATCH_MS);
+  }
+
+  private async inspectHinted(): Promise<void> {
+    const ids = [...this.hinted].filter((id) => !this.busy.has(id));
+    this.hinted.clear();
+    if (this.closed || ids.length === 0) return;
+    for (const id of ids) this.busy.add(id);
+    try {
+      const statuses = await this.options.inspect(ids);
+      for (const status of statuses) await this.record(status);
+      if (statuses.some((status) => status.state !== 'exited')) this.pollNow();
+    } catch {
+      this.pollNow();
+    } finally {
+      for (const id of ids) this.busy.delete(id);
+    }
   }
 
   /**
@@ -116,22 +161,30 @@ export class PollingWatcher implements ContainerWatch {
     const pending = listed
       .filter(({ id, state }) => {
         const reported = this.seen.get(id)?.reported;
-        if (reported === 'exited') return false;
+        if (reported === 'exited' || this.busy.has(id)) return false;
         if (state === 'running') return reported !== 'started';
         return state === 'exited' || state === 'unknown';
       })
       .map(({ id }) => id);
-    const statuses = await this.options.inspect(pending);
-    for (const status of statuses) {
-      if (this.closed) return;
-      const seen = this.seen.get(status.containerId) ?? { status, reported: 'nothing' };
-      seen.status = status;
-      this.seen.set(status.containerId, seen);
-      if (status.state === 'exited') {
-        if (await this.deliver({ type: 'exited', container: status })) seen.reported = 'exited';
-      } else if (status.state === 'running' && seen.reported === 'nothing') {
-        if (await this.deliver({ type: 'started', container: status })) seen.reported = 'started';
-      }
+    for (const id of pending) this.busy.add(id);
+    try {
+      const statuses = await this.options.inspect(pending);
+      for (const status of statuses) await this.record(status);
+    } finally {
+      for (const id of pending) this.busy.delete(id);
+    }
+  }
+
+  /** Records a container's status and reports its start or exit once. */
+  private async record(status: ContainerStatus): Promise<void> {
+    if (this.closed) return;
+    const seen = this.seen.get(status.containerId) ?? { status, reported: 'nothing' };
+    seen.status = status;
+    this.seen.set(status.containerId, seen);
+    if (status.state === 'exited') {
+      if (await this.deliver({ type: 'exited', container: status })) seen.reported = 'exited';
+    } else if (status.state === 'running' && seen.reported === 'nothing') {
+      if (await this.deliver({ type: 'started', container: status })) seen.reported = 'started';
     }
   }
 
