@@ -49,7 +49,7 @@ async function readJson(ctx: Context, limit: number): Promise<unknown> {
   }
 }
 
-/** Turns the errors of decompression and of forbidden keys into 400s; passes others on. */
+/** Converts decompression errors and forbidden keys into 400 errors; returns other errors unchanged. */
 function bodyError(ctx: Context, error: unknown): unknown {
   const { status, message } = error as { status?: unknown; message?: unknown };
   // The errors of zlib, such as Z_DATA_ERROR, carry no HTTP status, unlike those of co-body.
@@ -61,13 +61,8 @@ function bodyError(ctx: Context, error: unknown): unknown {
     );
   }
   if (message === 'Object contains forbidden prototype property') {
-    return new BadRequestError(
-      'request body: keys named __proto__ are not accepted; rename them',
-      400,
-      {
-        cause: error,
-      },
-    );
+    const problem = 'request body: keys named __proto__ are not accepted; rename them';
+    return new BadRequestError(problem, 400, { cause: error });
   }
   return error;
 }

@@ -96,17 +96,17 @@ export class Orchestrator {
       );
       return;
     }
+    const systemLogs =
+      omitted > 0
+        ? [
+            `the output log lists ${outputs.length} of ${outputs.length + omitted} filed files; ` +
+              `the other ${omitted} were filed too but do not fit in the log`,
+          ]
+        : [];
     const changed = await this.transition(task, 'COMPLETE', {
       outputs,
       end_time: timestamp(this.options),
-      ...(omitted > 0
-        ? {
-            systemLogs: [
-              `the output log lists ${outputs.length} of ${outputs.length + omitted} filed files; ` +
-                `the other ${omitted} were filed too but do not fit in the log`,
-            ],
-          }
-        : {}),
+      systemLogs,
     });
     if (changed) {
       this.options.logger.info({ taskId }, 'task complete');

@@ -174,12 +174,13 @@ describe('PollingWatcher', function () {
   describe('inspectNow', function () {
     const SLOW_INTERVAL_MS = 60_000;
 
+    /** Starts a watch whose only poll is the first one, so later reports come from inspectNow. */
+    function slowWatch() {
+      return containers.watch((event) => void events.push(event), undefined, SLOW_INTERVAL_MS);
+    }
+
     it('reports an exit without a poll', async function () {
-      const watch = containers.watch(
-        (event) => void events.push(event),
-        undefined,
-        SLOW_INTERVAL_MS,
-      );
+      const watch = slowWatch();
       await wait();
       containers.set('a', 'exited', 0);
       const listsBefore = containers.lists;
@@ -193,11 +194,7 @@ describe('PollingWatcher', function () {
     });
 
     it('running container leads to a poll', async function () {
-      const watch = containers.watch(
-        (event) => void events.push(event),
-        undefined,
-        SLOW_INTERVAL_MS,
-      );
+      const watch = slowWatch();
       await wait();
       containers.set('a', 'running');
       const listsBefore = containers.lists;
@@ -213,11 +210,7 @@ describe('PollingWatcher', function () {
     it('exit reported once when a poll overlaps', async function () {
       containers.set('a', 'exited', 3);
       containers.inspectDelayMs = 30;
-      const watch = containers.watch(
-        (event) => void events.push(event),
-        undefined,
-        SLOW_INTERVAL_MS,
-      );
+      const watch = slowWatch();
       await wait(5);
 
       watch.inspectNow('a');
@@ -230,11 +223,7 @@ describe('PollingWatcher', function () {
 
     it('already reported exit not inspected again', async function () {
       containers.set('a', 'exited', 0);
-      const watch = containers.watch(
-        (event) => void events.push(event),
-        undefined,
-        SLOW_INTERVAL_MS,
-      );
+      const watch = slowWatch();
       await wait();
       const inspectsBefore = containers.inspects;
 
@@ -248,11 +237,7 @@ describe('PollingWatcher', function () {
 
     it('close waits for an inspection', async function () {
       containers.inspectDelayMs = 30;
-      const watch = containers.watch(
-        (event) => void events.push(event),
-        undefined,
-        SLOW_INTERVAL_MS,
-      );
+      const watch = slowWatch();
       await wait(40);
       containers.set('a', 'exited', 0);
 
@@ -265,11 +250,7 @@ describe('PollingWatcher', function () {
     });
 
     it('containers dying together share one inspect', async function () {
-      const watch = containers.watch(
-        (event) => void events.push(event),
-        undefined,
-        SLOW_INTERVAL_MS,
-      );
+      const watch = slowWatch();
       await wait();
       const inspectsBefore = containers.inspects;
       for (const id of ['a', 'b', 'c']) containers.set(id, 'exited', 0);

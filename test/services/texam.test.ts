@@ -475,6 +475,15 @@ describe('services: texam', () => {
       await services.settle();
     }
 
+    /** Adds a RUNNING task with a log of its first executor, as once that executor started. */
+    function addStartedTask(fields: Parameters<typeof services.addTask>[0] = {}) {
+      return services.addTask({
+        state: 'RUNNING',
+        ...fields,
+        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
+      });
+    }
+
     it('records a missed exit from the container', async () => {
       const started = services.clock.iso();
       const { id } = await services.addTask({
@@ -511,10 +520,7 @@ describe('services: texam', () => {
     });
 
     it('missed non-zero exit fails the task', async () => {
-      const { id } = await services.addTask({
-        state: 'RUNNING',
-        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
-      });
+      const { id } = await addStartedTask();
       services.runtime.putContainer({
         ...executor(id, 0),
         image: 'alpine',
@@ -532,11 +538,7 @@ describe('services: texam', () => {
     });
 
     it('starts a container that was never created', async () => {
-      const { id } = await services.addTask({
-        state: 'RUNNING',
-        executors: TWO_EXECUTORS,
-        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
-      });
+      const { id } = await addStartedTask({ executors: TWO_EXECUTORS });
 
       await resume(id);
 
@@ -548,10 +550,7 @@ describe('services: texam', () => {
     });
 
     it('replaces a container that never started', async () => {
-      const { id } = await services.addTask({
-        state: 'RUNNING',
-        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
-      });
+      const { id } = await addStartedTask();
       services.runtime.putContainer({ ...executor(id, 0), image: 'alpine', state: 'created' });
 
       await resume(id);
@@ -562,10 +561,7 @@ describe('services: texam', () => {
     });
 
     it('fails a container in an unknown state', async () => {
-      const { id } = await services.addTask({
-        state: 'RUNNING',
-        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
-      });
+      const { id } = await addStartedTask();
       services.runtime.putContainer({
         ...executor(id, 0),
         image: 'alpine',
@@ -584,10 +580,7 @@ describe('services: texam', () => {
     });
 
     it('leaves a running container alone', async () => {
-      const { id } = await services.addTask({
-        state: 'RUNNING',
-        executorLogs: [{ exit_code: 0, start_time: services.clock.iso() }],
-      });
+      const { id } = await addStartedTask();
       services.runtime.putContainer({ ...executor(id, 0), image: 'alpine', state: 'running' });
       const before = await services.task(id);
 

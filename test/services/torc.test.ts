@@ -221,9 +221,8 @@ describe('services: torc', () => {
       });
     }
 
-    it('EXECUTOR_ERROR of a RUNNING task stays', async () => {
-      const { id } = await services.addTask({ state: 'RUNNING' });
-
+    /** Delivers the `task.failed` that TExAM sends for an executor that exited with 2. */
+    async function deliverExecutorFailed(id: string): Promise<void> {
       await torc.deliver(
         buildEvent(
           'task.failed',
@@ -232,6 +231,12 @@ describe('services: torc', () => {
           { producer: 'texam' },
         ),
       );
+    }
+
+    it('EXECUTOR_ERROR of a RUNNING task stays', async () => {
+      const { id } = await services.addTask({ state: 'RUNNING' });
+
+      await deliverExecutorFailed(id);
 
       expect((await services.task(id)).state).to.equal('EXECUTOR_ERROR');
     });
@@ -239,14 +244,7 @@ describe('services: torc', () => {
     it('EXECUTOR_ERROR not RUNNING becomes SYSTEM_ERROR', async () => {
       const { id } = await services.addTask({ state: 'INITIALIZING' });
 
-      await torc.deliver(
-        buildEvent(
-          'task.failed',
-          id,
-          { state: 'EXECUTOR_ERROR', reason: 'ExecutorFailed', message: 'exit code 2' },
-          { producer: 'texam' },
-        ),
-      );
+      await deliverExecutorFailed(id);
 
       const task = await services.task(id);
       expect(task.state).to.equal('SYSTEM_ERROR');

@@ -172,8 +172,8 @@ export class ContainerCliRuntime implements Runtime {
 
   async deleteVolume(taskId: string): Promise<void> {
     const layout = this.layout(taskId);
-    // A container that still runs may add a file while the tree goes, which
-    // makes a removal fail with ENOTEMPTY; rm retries that a few times.
+    // A container that still runs may add a file while the tree is removed, so
+    // rm can fail with ENOTEMPTY. It retries that error a few times.
     await rm(layout.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     this.logger.debug({ taskId, dir: layout.root }, 'task volume deleted');
   }

@@ -47,8 +47,8 @@ export interface PollingWatcherOptions {
 const REPEAT_POLL_GAP_MS = 50;
 
 /**
- * Wait before the containers announced as dead are inspected, in
- * milliseconds, so that containers dying together share one call.
+ * Delay before the containers announced as dead are inspected, in
+ * milliseconds, so that containers that die together share one call.
  */
 const HINT_BATCH_MS = 10;
 

@@ -48,6 +48,8 @@ export function storageDescription(
  * path, so that a URL through either form passes.
  */
 function fileAccessOf(config: Pick<Config, 'fileAllow' | 'dataDir'>): FileAccess {
+  // NOTE: real paths are read once, at start. A directory created or relinked later is
+  // compared only as configured, and the filers' own check then decides.
   const withRealPaths = (directories: readonly string[]) => [
     ...new Set(
       directories.flatMap((directory) => [path.resolve(directory), realPathOr(directory)]),
